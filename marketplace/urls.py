@@ -1,0 +1,28 @@
+from allauth.account.decorators import secure_admin_login
+from django.contrib import admin
+from django.urls import include, path
+
+from marketplace import views
+
+# The admin's own login form would bypass allauth (and so MFA): route it through allauth.
+admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = "Spindle"
+admin.site.site_title = "Spindle"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("favicon.ico", views.favicon),
+    path("healthz", views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("allauth.urls")),
+    path("org/new/", views.organisation_create, name="organisation_create"),
+    path("org/switch/", views.organisation_switch, name="organisation_switch"),
+    path("org/settings/", views.organisation_settings, name="organisation_settings"),
+    path("org/members/", views.organisation_members, name="organisation_members"),
+    path("org/members/<int:membership_id>/role/", views.member_role, name="member_role"),
+    path("org/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
+    path("org/invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,110 @@
+"""Named personas shared by the whole suite.
+
+- provider_owner / provider_member: owner and member of ``provider_org`` (a factory);
+- buyer_owner: owner of ``buyer_org`` (an SME);
+- outsider: owner of an unrelated organisation that sees nothing of the others;
+- operator: platform staff with TOTP set up.
+"""
+
+import os
+
+import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
+
+from marketplace.models import Membership, Organisation
+from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def skip_unless_ci(reason: str):
+    """Skip on a developer machine that lacks a service; in CI the test must run and fail loudly."""
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def provider_org(db):
+    return OrganisationFactory(name="Suzhou Precision CNC", slug="suzhou-precision", kind=Organisation.Kind.PROVIDER)
+
+
+@pytest.fixture
+def buyer_org(db):
+    return OrganisationFactory(name="Hangzhou Robotics", slug="hangzhou-robotics", kind=Organisation.Kind.BUYER)
+
+
+@pytest.fixture
+def other_org(db):
+    return OrganisationFactory(name="Unrelated Works", slug="unrelated-works", kind=Organisation.Kind.BOTH)
+
+
+@pytest.fixture
+def provider_owner(provider_org):
+    return MembershipFactory(
+        organisation=provider_org, user__email="owner@provider.example", role=Membership.Role.OWNER
+    ).user
+
+
+@pytest.fixture
+def provider_member(provider_org):
+    return MembershipFactory(
+        organisation=provider_org, user__email="member@provider.example", role=Membership.Role.MEMBER
+    ).user
+
+
+@pytest.fixture
+def buyer_owner(buyer_org):
+    return MembershipFactory(organisation=buyer_org, user__email="owner@buyer.example", role=Membership.Role.OWNER).user
+
+
+@pytest.fixture
+def outsider(other_org):
+    return MembershipFactory(organisation=other_org, user__email="someone@outsider.example").user
+
+
+@pytest.fixture
+def operator(db):
+    user = UserFactory(email="ops@spindle.example", is_staff=True, is_superuser=True)
+    TOTP.activate(user, "JBSWY3DPEHPK3PXP")
+    assert Authenticator.objects.filter(user=user).count() == 1
+    return user
+
+
+@pytest.fixture
+def client_for(client):
+    """``client_for(user)`` returns the test client signed in as ``user``."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+def database_url(settings_dict) -> str:
+    """A DATABASE_URL for a subprocess (worker, check) that must use the same database."""
+    from urllib.parse import quote
+
+    host = settings_dict["HOST"] or "localhost"
+    if host.startswith("/"):
+        host = quote(host, safe="")
+    password = f":{quote(settings_dict['PASSWORD'])}" if settings_dict.get("PASSWORD") else ""
+    port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
+    return f"postgres://{settings_dict['USER']}{password}@{host}{port}/{settings_dict['NAME']}"
+
+
+def subprocess_env(**overrides) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_", "DEBUG"))}
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """allauth keeps rate limits in the cache: start every test with an empty one."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
