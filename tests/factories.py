@@ -1,6 +1,9 @@
+from decimal import Decimal
+
 import factory
 from allauth.account.models import EmailAddress
 
+from capacity.models import Category
 from marketplace.models import Membership, Organisation, User
 
 PASSWORD = "correct-horse-battery-staple"
@@ -37,3 +40,37 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     organisation = factory.SubFactory(OrganisationFactory)
     role = Membership.Role.OWNER
+
+
+class ProviderProfileFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "capacity.ProviderProfile"
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    legal_name = factory.LazyAttribute(lambda o: f"{o.organisation.name} Co., Ltd.")
+    status = "verified"
+    province = "JS"
+    city = "SZ"
+    latitude = Decimal("31.2990")
+    longitude = Decimal("120.5853")
+
+
+class ResourceFactory(factory.django.DjangoModelFactory):
+    """A listed 3-axis CNC mill (category P0101) of a verified provider."""
+
+    class Meta:
+        model = "capacity.Resource"
+
+    provider = factory.LazyAttribute(lambda o: ProviderProfileFactory().organisation)
+    category = factory.LazyFunction(lambda: Category.objects.get(code="P0101"))
+    name = factory.Sequence(lambda n: f"Vertical machining centre {n}")
+    status = "listed"
+    envelope_x_mm = Decimal("800")
+    envelope_y_mm = Decimal("500")
+    envelope_z_mm = Decimal("500")
+    max_part_weight_kg = Decimal("300")
+    tolerance_mm = Decimal("0.01")
+    axes = 3
+    rate = Decimal("180.00")
+    setup_fee = Decimal("240.00")
+    lead_time_buffer_hours = 0

@@ -1,0 +1,1 @@
+"""Reads for the supply side that need work (free time, catalogue queries)."""

@@ -1,0 +1,1 @@
+"""Writes for the supply side, split by subdomain (availability, providers, resources, imports)."""
