@@ -1,0 +1,1 @@
+"""Writes that move money (ledger, invoices, payments, payouts), split by subdomain."""
