@@ -108,3 +108,20 @@ def _fresh_cache():
 
     cache.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Transactional tests flush the database, data migrations included: reload the shipped
+    taxonomy, materials and measurands before each one (an idempotent upsert)."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    from capacity.models import Category
+    from capacity.reference import load_reference_data
+
+    if not Category.objects.exists():
+        load_reference_data()
+    yield
