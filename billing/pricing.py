@@ -1,0 +1,194 @@
+"""Invoice pricing: from a trade's snapshotted terms and its derived usage to exact lines.
+
+Rules (each amount is rounded once, by the rule named on its line):
+- Machine-hours: measured run time rounded to the listing's billing increment — up
+  (``ceiling``, the common shop rule) or to the nearest increment (``nearest``, halves up) —
+  then × the hourly rate, amount rounded HALF_UP to the minor unit. Approved overrun is billed
+  the same way; unapproved overrun is shown, never billed.
+- Parts: accepted parts × unit price.
+- Setup fee once; if usage + setup is below the minimum charge, a top-up line makes up the
+  difference.
+- Material and freight are lines of their own.
+- VAT is computed ONCE on the net total (HALF_UP to 0.01) at the rate snapshotted for the kind
+  of service (13 % processing, 6 % testing and metrology).
+- Commission is a percentage of the net, clamped to the category's minimum and maximum,
+  HALF_UP; it is never added to the buyer's total. The provider's share is what remains by
+  subtraction (net − commission), so net = share + commission and gross = net + VAT, exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils.translation import gettext_lazy as _
+
+from billing.money import HALF_UP, quantize
+
+HOUR = Decimal(3600)
+ZERO = Decimal("0")
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What a trade agreed, snapshotted at booking or award (listing edits never change it)."""
+
+    currency: str
+    billing_unit: str  # "machine_hour" | "part"
+    rate: Decimal  # per machine-hour or per part
+    setup_fee: Decimal = ZERO
+    minimum_charge: Decimal = ZERO
+    billing_increment_minutes: int = 15
+    increment_rounding: str = "ceiling"  # "ceiling" | "nearest"
+    vat_rate: Decimal = Decimal("0.13")
+    commission_rate: Decimal = Decimal("0.05")
+    commission_min: Decimal = ZERO
+    commission_max: Decimal | None = None
+    material: Decimal = ZERO
+    freight: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Final usage of the trade (from metering, job reports and inspection)."""
+
+    booked_seconds: int = 0
+    measured_seconds: int = 0
+    approved_overrun_seconds: int = 0
+    unapproved_overrun_seconds: int = 0
+    accepted_parts: int = 0
+
+
+@dataclass(frozen=True)
+class Line:
+    code: str  # machine_hours | overrun | parts | setup | minimum_top_up | material | freight
+    description: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+    amount: Decimal
+    rule: str
+
+
+@dataclass(frozen=True)
+class Quote:
+    currency: str
+    lines: list[Line]
+    net: Decimal
+    vat_rate: Decimal
+    vat: Decimal
+    gross: Decimal
+    commission: Decimal
+    provider_share: Decimal
+    notes: list[str] = field(default_factory=list)
+
+
+def billed_hours(seconds: int, *, increment_minutes: int, rounding: str) -> Decimal:
+    """Seconds of run time → billable hours on the increment grid."""
+    if seconds <= 0:
+        return ZERO
+    increment = Decimal(increment_minutes * 60)
+    steps = Decimal(seconds) / increment
+    if rounding == "ceiling":
+        steps = steps.to_integral_value(rounding="ROUND_CEILING")
+    elif rounding == "nearest":
+        steps = steps.to_integral_value(rounding=ROUND_HALF_UP)
+    else:
+        raise ValueError(f"unknown increment rounding {rounding!r}")
+    return steps * increment / HOUR
+
+
+def _line(code, description, quantity, unit, unit_price, currency, rule="half_up") -> Line:
+    return Line(
+        code=code,
+        description=str(description),
+        quantity=quantity,
+        unit=unit,
+        unit_price=unit_price,
+        amount=quantize(quantity * unit_price, currency, HALF_UP),
+        rule=rule,
+    )
+
+
+def price_trade(terms: Terms, usage: Usage) -> Quote:
+    currency = terms.currency
+    lines: list[Line] = []
+    notes: list[str] = []
+    if terms.billing_unit == "machine_hour":
+        hours = billed_hours(
+            usage.measured_seconds,
+            increment_minutes=terms.billing_increment_minutes,
+            rounding=terms.increment_rounding,
+        )
+        booked = Decimal(usage.booked_seconds) / HOUR
+        lines.append(
+            _line(
+                "machine_hours",
+                _("Machine-hours (measured %(measured)s h, booked %(booked)s h)")
+                % {"measured": _hours(Decimal(usage.measured_seconds) / HOUR), "booked": _hours(booked)},
+                hours,
+                "h",
+                terms.rate,
+                currency,
+                rule=f"{terms.increment_rounding}_{terms.billing_increment_minutes}min+half_up",
+            )
+        )
+        if usage.approved_overrun_seconds:
+            overrun = billed_hours(
+                usage.approved_overrun_seconds,
+                increment_minutes=terms.billing_increment_minutes,
+                rounding=terms.increment_rounding,
+            )
+            lines.append(
+                _line(
+                    "overrun",
+                    _("Approved overrun"),
+                    overrun,
+                    "h",
+                    terms.rate,
+                    currency,
+                    rule=f"{terms.increment_rounding}_{terms.billing_increment_minutes}min+half_up",
+                )
+            )
+        if usage.unapproved_overrun_seconds:
+            notes.append(
+                str(_("%(hours)s h of run time outside the booking were not approved and are not billed."))
+                % {"hours": _hours(Decimal(usage.unapproved_overrun_seconds) / HOUR)}
+            )
+    elif terms.billing_unit == "part":
+        lines.append(_line("parts", _("Accepted parts"), Decimal(usage.accepted_parts), "pcs", terms.rate, currency))
+    else:
+        raise ValueError(f"unknown billing unit {terms.billing_unit!r}")
+    if terms.setup_fee:
+        lines.append(_line("setup", _("Setup"), Decimal(1), "", terms.setup_fee, currency))
+    work = sum((line.amount for line in lines), ZERO)
+    if terms.minimum_charge and work < terms.minimum_charge:
+        top_up = terms.minimum_charge - work
+        lines.append(_line("minimum_top_up", _("Minimum charge top-up"), Decimal(1), "", top_up, currency))
+    if terms.material:
+        lines.append(_line("material", _("Material"), Decimal(1), "", terms.material, currency))
+    if terms.freight:
+        lines.append(_line("freight", _("Freight"), Decimal(1), "", terms.freight, currency))
+
+    net = sum((line.amount for line in lines), ZERO)
+    vat = quantize(net * terms.vat_rate, currency, HALF_UP)
+    commission = quantize(net * terms.commission_rate, currency, HALF_UP)
+    commission = max(commission, terms.commission_min)
+    if terms.commission_max is not None:
+        commission = min(commission, terms.commission_max)
+    commission = min(commission, net)  # never more than the work itself
+    return Quote(
+        currency=currency,
+        lines=lines,
+        net=net,
+        vat_rate=terms.vat_rate,
+        vat=vat,
+        gross=net + vat,
+        commission=commission,
+        provider_share=net - commission,
+        notes=notes,
+    )
+
+
+def _hours(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):f}".rstrip("0").rstrip(".")
