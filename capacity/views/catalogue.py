@@ -32,10 +32,9 @@ def catalogue_browse(request):
 @require_GET
 def catalogue_list(request):
     filterset = CatalogueFilter(request.GET or None, queryset=selectors.catalogue_resources(now=timezone.now()))
-    if filterset.is_bound and not filterset.is_valid():
-        resources = Resource.objects.none()
-    else:
-        resources = filterset.qs
+    # Bad input shows its errors and no results rather than silently ignoring a filter.
+    invalid = filterset.is_bound and not filterset.is_valid()
+    resources = Resource.objects.none() if invalid else filterset.qs
     page = Paginator(resources, selectors.PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"filter": filterset, "page": page, "form": filterset.form}
     if request.htmx and request.htmx.target == "catalogue-results":
@@ -77,7 +76,9 @@ def provider_profile(request, slug: str):
         {
             "profile": profile,
             "organisation": profile.organisation,
-            "certificates": selectors.valid_certificates(organisation_id=profile.organisation_id, day=timezone.localdate(now)),
+            "certificates": selectors.valid_certificates(
+                organisation_id=profile.organisation_id, day=timezone.localdate(now)
+            ),
             "photos": profile.photos.all(),
             "resources": resources,
         },

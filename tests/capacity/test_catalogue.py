@@ -239,7 +239,9 @@ def test_only_listed_resources_of_verified_providers_appear(client, hidden_marke
     for params in ({}, {"q": "五轴"}, {"q": "hidden"}, {"category": "P01"}):
         response = client.get(reverse("capacity:catalogue_list"), params)
         assert response.status_code == 200
-        assert [r.pk for r in response.context["page"].object_list] == ([] if params.get("q") == "hidden" else [visible.pk])
+        assert [r.pk for r in response.context["page"].object_list] == (
+            [] if params.get("q") == "hidden" else [visible.pk]
+        )
     for resource in hidden.values():
         assert client.get(reverse("capacity:catalogue_resource", kwargs={"pk": resource.pk})).status_code == 404
     assert client.get(reverse("capacity:catalogue_resource", kwargs={"pk": visible.pk})).status_code == 200
@@ -322,7 +324,10 @@ def test_list_page_with_bad_input_shows_the_errors_and_no_results(client, suzhou
 def test_htmx_requests_get_only_the_results(client, suzhou):
     listing(suzhou, "Mill")
     response = client.get(
-        reverse("capacity:catalogue_list"), {"kind": "production"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="catalogue-results"
+        reverse("capacity:catalogue_list"),
+        {"kind": "production"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="catalogue-results",
     )
     html = response.content.decode()
     assert "<html" not in html
