@@ -26,18 +26,21 @@ def _english() -> bool:
 
 
 def category_choices():
-    """Grouped by major: the major itself (all its minors), then its minors."""
+    """Grouped by major (production, testing, metrology): the major itself meaning all of its
+    minors, then its minors. One query."""
     english = _english()
-    groups: dict[int, tuple[str, list]] = {}
     kinds = dict(Category.Kind.choices)
+    order = {kind: i for i, kind in enumerate(Category.Kind.values)}
+    groups: dict[int, tuple[str, str, list]] = {}
     for category in Category.objects.order_by("code"):
         name = category.name_en if english else category.name_zh
         if category.parent_id is None:
-            label = f"{kinds[category.kind]} · {name}"
-            groups[category.pk] = (label, [(category.code, _("All of %(name)s") % {"name": name})])
+            options = [(category.code, _("All of %(name)s") % {"name": name})]
+            groups[category.pk] = (category.kind, f"{kinds[category.kind]} · {name}", options)
         elif category.parent_id in groups:
-            groups[category.parent_id][1].append((category.code, f"{category.code} {name}"))
-    return list(groups.values())
+            groups[category.parent_id][2].append((category.code, f"{category.code} {name}"))
+    ranked = sorted(groups.values(), key=lambda group: order[group[0]])
+    return [(label, options) for _kind, label, options in ranked]
 
 
 def province_choices():
@@ -109,7 +112,9 @@ def _noop(queryset, name, value):
 
 
 class CatalogueFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(label=_("Search"), method=_noop, max_length=100)
+    q = django_filters.CharFilter(
+        label=_("Search"), method=_noop, max_length=100, widget=forms.TextInput(attrs={"type": "search"})
+    )
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Category.Kind.choices, empty_label=_("Any kind"))
     category = django_filters.ChoiceFilter(
         label=_("Category"), choices=category_choices, method="filter_category", empty_label=_("Any category")

@@ -284,6 +284,13 @@ class Spec:
     value: str
     unit: str
 
+    @property
+    def display(self) -> str:
+        """Value with its unit: '800 mm', '± 0.01 mm' (a '±' unit goes in front)."""
+        if self.unit.startswith("±"):
+            return f"± {self.value} {self.unit[1:].strip()}".strip()
+        return f"{self.value} {self.unit}".strip()
+
 
 def _display(value) -> str:
     if isinstance(value, Decimal):

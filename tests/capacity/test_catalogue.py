@@ -10,6 +10,7 @@ from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from capacity.filters import CatalogueFilter
 from capacity.models import ProviderPhoto, Resource, ResourcePhoto
@@ -29,9 +30,11 @@ def names(params: dict, *, now=MONDAY) -> list[str]:
 
 
 def errors(params: dict) -> dict:
-    filterset = CatalogueFilter(params, queryset=selectors.catalogue_resources(now=MONDAY), now=MONDAY)
-    assert not filterset.is_valid()
-    return filterset.errors
+    """The form's errors for ``params``, in English."""
+    with translation.override("en"):
+        filterset = CatalogueFilter(params, queryset=selectors.catalogue_resources(now=MONDAY), now=MONDAY)
+        assert not filterset.is_valid()
+        return {field: [str(m) for m in messages] for field, messages in filterset.errors.items()}
 
 
 @pytest.fixture
