@@ -74,3 +74,11 @@ class ResourceFactory(factory.django.DjangoModelFactory):
     rate = Decimal("180.00")
     setup_fee = Decimal("240.00")
     lead_time_buffer_hours = 0
+
+
+# A valid 1×1 PNG for photo uploads in tests.
+TINY_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2a8"
+    "d2ad0000000049454e44ae426082"
+)

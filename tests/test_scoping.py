@@ -9,9 +9,12 @@ and no refused request changes the database. Later features add their routes her
 """
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from capacity.models import ProviderPhoto, ResourcePhoto
 from marketplace.models import Invitation, Membership, Notification
+from tests.factories import TINY_PNG, ProviderProfileFactory, ResourceFactory
 
 PUBLIC = "public"
 LOGIN = "login"  # any signed-in user, acting for themselves
@@ -32,6 +35,17 @@ ACCESS = {
     "member_role": OWNER,
     "member_remove": ORG,
     "invitation_revoke": OWNER,
+    # catalogue (public)
+    "capacity:catalogue": PUBLIC,
+    "capacity:catalogue_list": PUBLIC,
+    "capacity:catalogue_resource": PUBLIC,
+    "capacity:catalogue_photo": PUBLIC,
+    "capacity:provider_public": PUBLIC,
+    "capacity:provider_photo": PUBLIC,
+    # REST API
+    "api-root": LOGIN,
+    "category-list": PUBLIC,
+    "category-detail": PUBLIC,
 }
 
 # Routes provided by libraries whose access rules are their own (allauth, the admin).
@@ -42,20 +56,22 @@ REFUSED = {403, 404, 405}
 
 
 def project_routes():
-    """(name, route pattern) for every named route the project itself defines."""
+    """(name, route pattern) for every named route the project itself defines; names in a
+    namespace are qualified ("capacity:catalogue")."""
     routes = []
 
-    def walk(patterns, prefix=""):
+    def walk(patterns, prefix="", namespace=""):
         for p in patterns:
             if isinstance(p, URLResolver):
                 if p.namespace in LIBRARY_NAMESPACES or p.urlconf_module.__name__.startswith(LIBRARY_MODULES):
                     continue
-                walk(p.url_patterns, prefix + str(p.pattern))
+                inner = f"{namespace}{p.namespace}:" if p.namespace else namespace
+                walk(p.url_patterns, prefix + str(p.pattern), inner)
             elif isinstance(p, URLPattern) and p.name:
                 module = getattr(p.callback, "__module__", "")
                 if module.startswith(LIBRARY_MODULES):
                     continue
-                routes.append((p.name, prefix + str(p.pattern)))
+                routes.append((namespace + p.name, prefix + str(p.pattern)))
 
     walk(get_resolver().url_patterns)
     return routes
@@ -65,6 +81,10 @@ def project_routes():
 def world(provider_org, provider_owner, provider_member, outsider):
     """Objects of provider_org that URL parameters point at."""
     member_ship = Membership.objects.get(user=provider_member)
+    profile = ProviderProfileFactory(organisation=provider_org)
+    resource = ResourceFactory(provider=provider_org)
+    photo = ResourcePhoto.objects.create(resource=resource, image=ContentFile(TINY_PNG, name="mill.png"))
+    ProviderPhoto.objects.create(profile=profile, image=ContentFile(TINY_PNG, name="hall.png"))
     invitation = Invitation.objects.create(
         organisation=provider_org, email="newcomer@provider.example", invited_by=provider_owner
     )
@@ -73,13 +93,19 @@ def world(provider_org, provider_owner, provider_member, outsider):
         "membership_id": member_ship.pk,
         "invitation_id": invitation.pk,
         "token": invitation.token,
+        "pk": resource.pk,
+        "photo_id": photo.pk,
+        "slug": provider_org.slug,
+        "code": "P0101",
     }
 
 
 def url_for(name, world):
-    from django.urls import get_resolver
-
-    possibilities = get_resolver().reverse_dict.getlist(name)
+    resolver = get_resolver()
+    *namespaces, bare = name.split(":")
+    for namespace in namespaces:
+        resolver = resolver.namespace_dict[namespace][1]
+    possibilities = resolver.reverse_dict.getlist(bare)
     params = set()
     for possibility in possibilities:
         for _fmt, names in possibility[0]:
@@ -123,7 +149,9 @@ def test_members_of_another_organisation_see_nothing(client, world, outsider):
     client.force_login(outsider)
     before = snapshot()
     for name, route in project_routes():
-        if ACCESS[name] in (PUBLIC, LOGIN) and "<" not in route:
+        if ACCESS[name] == PUBLIC:
+            continue  # public pages (the catalogue) show the same to everyone
+        if ACCESS[name] == LOGIN and "<" not in route:
             continue
         if "<" not in route:
             continue  # scoped to the outsider's own organisation: nothing of provider_org to see
