@@ -37,6 +37,7 @@ def city_choices(province: str) -> list[tuple[str, str]]:
 
 
 class ProviderProfileForm(forms.ModelForm):
+    website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
     business_licence_upload = forms.FileField(
         label=_("Business licence"),
         required=False,

@@ -231,7 +231,7 @@ def _row_form(
 
 def validate_rows(rows: list[list[str]], *, organisation: Organisation) -> tuple[list[ResourceForm], list[RowError]]:
     """Check the header and every row; returns the valid forms and all errors."""
-    rows = [r for r in rows]
+    rows = list(rows)
     while rows and not any(rows[-1]):
         rows.pop()
     if not rows:

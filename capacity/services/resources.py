@@ -69,7 +69,7 @@ RATE_FIELDS = [
     "capacity",
 ]
 IDENTITY_FIELDS = ["name", "make", "model_name", "year", "description"]
-EDITABLE_FIELDS = set(IDENTITY_FIELDS + ["category", "standards", "extra_specs"] + SPEC_COLUMNS + RATE_FIELDS)
+EDITABLE_FIELDS = {*IDENTITY_FIELDS, "category", "standards", "extra_specs", *SPEC_COLUMNS, *RATE_FIELDS}
 
 # What a buyer relies on: changing any of these on a listed resource needs a new review.
 BUYER_RELEVANT = [
