@@ -120,6 +120,8 @@ def _read_xlsx(upload) -> list[list[str]]:
 
 
 def _read_csv(raw: bytes) -> list[list[str]]:
+    if b"\x00" in raw[:4096]:
+        raise DomainError(_("Upload a CSV or Excel (.xlsx) file."), code="type")
     # Excel saves CSV as UTF-8 with a BOM, or in GB18030 on Chinese Windows.
     for encoding in ("utf-8-sig", "gb18030"):
         try:
@@ -129,8 +131,6 @@ def _read_csv(raw: bytes) -> list[list[str]]:
             continue
     else:
         raise DomainError(_("The CSV file is not UTF-8 or GB18030 text."), code="encoding")
-    if "\x00" in text:
-        raise DomainError(_("Upload a CSV or Excel (.xlsx) file."), code="type")
     return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
 
 
