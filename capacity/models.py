@@ -584,3 +584,34 @@ class Booking(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
+
+
+class ReviewEvent(models.Model):
+    """One change of a provider's verification status or of a resource's listing status:
+    who moved it, from what, to what, and why. Append-only; the operator console's audit trail."""
+
+    class SubjectType(models.TextChoices):
+        PROVIDER = "provider", _("Provider")
+        RESOURCE = "resource", _("Resource")
+
+    subject_type = models.CharField(_("subject type"), max_length=10, choices=SubjectType.choices)
+    subject_id = models.PositiveBigIntegerField(_("subject id"))
+    from_status = models.CharField(_("from"), max_length=16)
+    to_status = models.CharField(_("to"), max_length=16)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    # {"changes": {field: [old, new]}} when an edit sends a listing back to review;
+    # {"snapshot": {field: value}} when a listing is approved (what the operator approved).
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("review event")
+        verbose_name_plural = _("review events")
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["subject_type", "subject_id", "created_at"], name="reviewevent_subject_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.subject_type} {self.subject_id}: {self.from_status} → {self.to_status}"

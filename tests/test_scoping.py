@@ -8,13 +8,15 @@ Each named route must be listed in ACCESS with who may use it. For every non-pub
 and no refused request changes the database. Later features add their routes here.
 """
 
+import re
+from datetime import date
+
 import pytest
-from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from capacity.models import ProviderPhoto, ResourcePhoto
+from capacity.models import Certification, ProviderPhoto, ProviderProfile, Resource, ResourcePhoto, ReviewEvent
 from marketplace.models import Invitation, Membership, Notification
-from tests.factories import TINY_PNG, ProviderProfileFactory, ResourceFactory
+from tests.factories import ProviderProfileFactory, ResourceFactory
 
 PUBLIC = "public"
 LOGIN = "login"  # any signed-in user, acting for themselves
@@ -46,6 +48,43 @@ ACCESS = {
     "api-root": LOGIN,
     "category-list": PUBLIC,
     "category-detail": PUBLIC,
+    # provider workspace
+    "capacity:workspace_profile": ORG,
+    "capacity:workspace_profile_cities": ORG,
+    "capacity:workspace_profile_submit": OWNER,
+    "capacity:workspace_profile_photo_add": ORG,
+    "capacity:workspace_profile_photo_delete": ORG,
+    "capacity:workspace_certification_create": ORG,
+    "capacity:workspace_certification_edit": ORG,
+    "capacity:workspace_certification_delete": ORG,
+    "capacity:workspace_file": ORG,
+    "capacity:workspace_resources": ORG,
+    "capacity:workspace_resource_create": ORG,
+    "capacity:workspace_resource_spec_fields": ORG,
+    "capacity:workspace_resource_import": ORG,
+    "capacity:workspace_import_template_csv": ORG,
+    "capacity:workspace_import_template_xlsx": ORG,
+    "capacity:workspace_export_csv": ORG,
+    "capacity:workspace_export_xlsx": ORG,
+    "capacity:workspace_resource_edit": ORG,
+    "capacity:workspace_resource_submit": ORG,
+    "capacity:workspace_resource_pause": ORG,
+    "capacity:workspace_resource_resume": ORG,
+    "capacity:workspace_resource_retire": OWNER,
+    "capacity:workspace_resource_photo_add": ORG,
+    "capacity:workspace_resource_photo_delete": ORG,
+    # operator review
+    "capacity:ops_providers": OPERATOR,
+    "capacity:ops_provider": OPERATOR,
+    "capacity:ops_provider_approve": OPERATOR,
+    "capacity:ops_provider_reject": OPERATOR,
+    "capacity:ops_provider_suspend": OPERATOR,
+    "capacity:ops_provider_reinstate": OPERATOR,
+    "capacity:ops_listings": OPERATOR,
+    "capacity:ops_listing": OPERATOR,
+    "capacity:ops_listing_approve": OPERATOR,
+    "capacity:ops_listing_reject": OPERATOR,
+    "capacity:ops_file": OPERATOR,
 }
 
 # Routes provided by libraries whose access rules are their own (allauth, the admin).
@@ -56,8 +95,8 @@ REFUSED = {403, 404, 405}
 
 
 def project_routes():
-    """(name, route pattern) for every named route the project itself defines; names in a
-    namespace are qualified ("capacity:catalogue")."""
+    """(name, route pattern) for every named route the project itself defines; routes of a
+    namespaced include are named ``namespace:name``."""
     routes = []
 
     def walk(patterns, prefix="", namespace=""):
@@ -81,35 +120,41 @@ def project_routes():
 def world(provider_org, provider_owner, provider_member, outsider):
     """Objects of provider_org that URL parameters point at."""
     member_ship = Membership.objects.get(user=provider_member)
-    profile = ProviderProfileFactory(organisation=provider_org)
-    resource = ResourceFactory(provider=provider_org)
-    photo = ResourcePhoto.objects.create(resource=resource, image=ContentFile(TINY_PNG, name="mill.png"))
-    ProviderPhoto.objects.create(profile=profile, image=ContentFile(TINY_PNG, name="hall.png"))
     invitation = Invitation.objects.create(
         organisation=provider_org, email="newcomer@provider.example", invited_by=provider_owner
     )
     Notification.objects.create(user=provider_owner, kind="test", title="Private to the owner")
+    profile = ProviderProfileFactory(organisation=provider_org, status=ProviderProfile.Status.PENDING)
+    certification = Certification.objects.create(
+        profile=profile,
+        standard=Certification.Standard.ISO9001,
+        number="CN-QMS-1",
+        issuer="CQC",
+        valid_from=date(2025, 1, 1),
+        valid_until=date(2028, 1, 1),
+    )
+    provider_photo = ProviderPhoto.objects.create(profile=profile, image="provider-photos/absent.png")
+    resource = ResourceFactory(provider=provider_org, status=Resource.Status.PENDING_REVIEW)
+    ResourcePhoto.objects.create(resource=resource, image="resource-photos/absent.png")
     return {
         "membership_id": member_ship.pk,
         "invitation_id": invitation.pk,
         "token": invitation.token,
+        "profile_id": profile.pk,
+        "certification_id": certification.pk,
+        "resource_id": resource.pk,
+        "photo_id": provider_photo.pk,
+        "kind": "licence",
+        "file_id": profile.pk,
+        # public routes (any value will do)
         "pk": resource.pk,
-        "photo_id": photo.pk,
         "slug": provider_org.slug,
         "code": "P0101",
     }
 
 
 def url_for(name, world):
-    resolver = get_resolver()
-    *namespaces, bare = name.split(":")
-    for namespace in namespaces:
-        resolver = resolver.namespace_dict[namespace][1]
-    possibilities = resolver.reverse_dict.getlist(bare)
-    params = set()
-    for possibility in possibilities:
-        for _fmt, names in possibility[0]:
-            params.update(names)
+    params = set(re.findall(r"<(?:\w+:)?(\w+)>", dict(project_routes())[name]))
     missing = params - set(world)
     assert not missing, f"add sample values for {sorted(missing)} (route {name}) to the world fixture"
     return reverse(name, kwargs={k: world[k] for k in params})
@@ -120,6 +165,12 @@ def snapshot():
         list(Membership.objects.order_by("pk").values_list("pk", "role")),
         list(Invitation.objects.order_by("pk").values_list("pk", "accepted_at", "revoked_at")),
         list(Notification.objects.order_by("pk").values_list("pk", "read_at")),
+        list(ProviderProfile.objects.order_by("pk").values_list("pk", "status", "legal_name", "credit_code")),
+        list(Resource.objects.order_by("pk").values_list("pk", "status", "name", "rate")),
+        list(Certification.objects.order_by("pk").values_list("pk", "number")),
+        list(ProviderPhoto.objects.order_by("pk").values_list("pk")),
+        list(ResourcePhoto.objects.order_by("pk").values_list("pk")),
+        ReviewEvent.objects.count(),
     )
 
 
@@ -149,12 +200,10 @@ def test_members_of_another_organisation_see_nothing(client, world, outsider):
     client.force_login(outsider)
     before = snapshot()
     for name, route in project_routes():
-        if ACCESS[name] == PUBLIC:
-            continue  # public pages (the catalogue) show the same to everyone
-        if ACCESS[name] == LOGIN and "<" not in route:
+        if ACCESS[name] == PUBLIC or "<" not in route:
+            # Public pages are for everyone; parameterless routes are scoped to the outsider's own
+            # organisation and hold nothing of provider_org.
             continue
-        if "<" not in route:
-            continue  # scoped to the outsider's own organisation: nothing of provider_org to see
         url = url_for(name, world)
         for method in ("get", "post"):
             response = getattr(client, method)(url)
