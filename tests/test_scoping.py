@@ -8,10 +8,16 @@ Each named route must be listed in ACCESS with who may use it. For every non-pub
 and no refused request changes the database. Later features add their routes here.
 """
 
-import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from datetime import timedelta
 
+import pytest
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from capacity.models import AvailabilityException
 from marketplace.models import Invitation, Membership, Notification
+from tests.factories import ResourceFactory
 
 PUBLIC = "public"
 LOGIN = "login"  # any signed-in user, acting for themselves
@@ -32,6 +38,12 @@ ACCESS = {
     "member_role": OWNER,
     "member_remove": ORG,
     "invitation_revoke": OWNER,
+    # availability calendar and utilisation (capacity.views.calendar)
+    "capacity:resource_calendar": ORG,
+    "capacity:resource_exception_add": ORG,
+    "capacity:resource_exception_delete": ORG,
+    "capacity:utilisation": ORG,
+    "capacity:resource_utilisation": ORG,
 }
 
 # Routes provided by libraries whose access rules are their own (allauth, the admin).
@@ -45,17 +57,19 @@ def project_routes():
     """(name, route pattern) for every named route the project itself defines."""
     routes = []
 
-    def walk(patterns, prefix=""):
+    def walk(patterns, prefix="", namespace=""):
         for p in patterns:
             if isinstance(p, URLResolver):
                 if p.namespace in LIBRARY_NAMESPACES or p.urlconf_module.__name__.startswith(LIBRARY_MODULES):
                     continue
-                walk(p.url_patterns, prefix + str(p.pattern))
+                # Routes of an app namespace are named "namespace:name", as reverse() wants them.
+                inner = f"{namespace}{p.namespace}:" if p.namespace else namespace
+                walk(p.url_patterns, prefix + str(p.pattern), inner)
             elif isinstance(p, URLPattern) and p.name:
                 module = getattr(p.callback, "__module__", "")
                 if module.startswith(LIBRARY_MODULES):
                     continue
-                routes.append((p.name, prefix + str(p.pattern)))
+                routes.append((namespace + p.name, prefix + str(p.pattern)))
 
     walk(get_resolver().url_patterns)
     return routes
@@ -69,17 +83,27 @@ def world(provider_org, provider_owner, provider_member, outsider):
         organisation=provider_org, email="newcomer@provider.example", invited_by=provider_owner
     )
     Notification.objects.create(user=provider_owner, kind="test", title="Private to the owner")
+    resource = ResourceFactory(provider=provider_org)
+    exception = AvailabilityException.objects.create(
+        resource=resource,
+        kind=AvailabilityException.Kind.BLACKOUT,
+        span=DateTimeTZRange(timezone.now() + timedelta(days=1), timezone.now() + timedelta(days=2)),
+    )
     return {
         "membership_id": member_ship.pk,
         "invitation_id": invitation.pk,
         "token": invitation.token,
+        "resource_id": resource.pk,
+        "exception_id": exception.pk,
     }
 
 
 def url_for(name, world):
-    from django.urls import get_resolver
-
-    possibilities = get_resolver().reverse_dict.getlist(name)
+    resolver = get_resolver()
+    *namespaces, bare_name = name.split(":")
+    for namespace in namespaces:
+        resolver = resolver.namespace_dict[namespace][1]
+    possibilities = resolver.reverse_dict.getlist(bare_name)
     params = set()
     for possibility in possibilities:
         for _fmt, names in possibility[0]:
