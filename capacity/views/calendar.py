@@ -48,8 +48,9 @@ def clock(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
-def _hours(minutes: int) -> Decimal:
-    return (Decimal(minutes) / 60).quantize(Decimal("0.01"))
+def _hours(minutes: int) -> str:
+    """``13.5`` for 810 minutes: no trailing zeros, at most two decimals."""
+    return format((Decimal(minutes) / 60).quantize(Decimal("0.01")).normalize(), "f")
 
 
 def _preset_labels() -> list[tuple[str, str]]:
