@@ -97,7 +97,7 @@ def test_presets_are_added_to_the_painted_cells(client_for, provider_owner, mill
     client.post(calendar_url(mill), {"cell": ["6-20"], "preset": "weeknights"})
 
     night_and_evening = [(d, 0, 480) for d in range(1, 6)] + [(d, 1080, 1440) for d in range(5)]
-    assert rules(mill) == sorted(night_and_evening + [(6, 600, 630)])
+    assert rules(mill) == sorted([*night_and_evening, (6, 600, 630)])
 
     client.post(calendar_url(mill), {"cell": ["6-20"], "preset": "weekends"})
     assert rules(mill) == [(5, 0, 1440), (6, 0, 1440)]
