@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from capacity.models import AvailabilityException, IdleWindow
 from capacity.services.availability import (
@@ -78,7 +78,7 @@ def test_extra_idle_time_adds_a_window(provider_org):
 )
 def test_invalid_exceptions_are_refused_and_change_nothing(mill, kind, start, end, message):
     before = spans(mill)
-    with pytest.raises(DomainError) as refused:
+    with translation.override("en"), pytest.raises(DomainError) as refused:
         add_availability_exception(resource=mill, kind=kind, start=start, end=end, now=NOW)
     assert refused.value.message == message
     assert AvailabilityException.objects.count() == 0
