@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from capacity.views import catalogue, operator, workspace
+from capacity.views import calendar, catalogue, operator, workspace
 
 app_name = "capacity"
 
@@ -92,6 +92,23 @@ urlpatterns: list = [
         name="workspace_resource_photo_delete",
     ),
     # --- availability calendar ---
+    path("workspace/resources/<int:resource_id>/calendar/", calendar.resource_calendar, name="resource_calendar"),
+    path(
+        "workspace/resources/<int:resource_id>/calendar/exceptions/",
+        calendar.resource_exception_add,
+        name="resource_exception_add",
+    ),
+    path(
+        "workspace/resources/<int:resource_id>/calendar/exceptions/<int:exception_id>/delete/",
+        calendar.resource_exception_delete,
+        name="resource_exception_delete",
+    ),
+    path("workspace/utilisation/", calendar.utilisation, name="utilisation"),
+    path(
+        "workspace/resources/<int:resource_id>/utilisation/",
+        calendar.resource_utilisation,
+        name="resource_utilisation",
+    ),
     # --- operator review ---
     path("ops/providers/", operator.ops_providers, name="ops_providers"),
     path("ops/providers/<int:profile_id>/", operator.ops_provider, name="ops_provider"),

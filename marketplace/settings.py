@@ -8,6 +8,7 @@ and with no DATABASE_URL the project runs on its own embedded PostgreSQL (market
 import os
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -202,6 +203,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
+# Availability: keep idle windows materialised 13 weeks ahead (capacity.services.availability).
+CELERY_BEAT_SCHEDULE["roll-idle-windows"] = {
+    "task": "capacity.tasks.roll_idle_windows",
+    "schedule": crontab(hour=1, minute=30),
+}
 
 # --- Stripe (payments land with the billing issue).
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")

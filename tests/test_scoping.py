@@ -9,12 +9,22 @@ and no refused request changes the database. Later features add their routes her
 """
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
-from capacity.models import Certification, ProviderPhoto, ProviderProfile, Resource, ResourcePhoto, ReviewEvent
+from capacity.models import (
+    AvailabilityException,
+    Certification,
+    ProviderPhoto,
+    ProviderProfile,
+    Resource,
+    ResourcePhoto,
+    ReviewEvent,
+)
 from marketplace.models import Invitation, Membership, Notification
 from tests.factories import ProviderProfileFactory, ResourceFactory
 
@@ -85,6 +95,12 @@ ACCESS = {
     "capacity:ops_listing_approve": OPERATOR,
     "capacity:ops_listing_reject": OPERATOR,
     "capacity:ops_file": OPERATOR,
+    # availability calendar and utilisation (capacity.views.calendar)
+    "capacity:resource_calendar": ORG,
+    "capacity:resource_exception_add": ORG,
+    "capacity:resource_exception_delete": ORG,
+    "capacity:utilisation": ORG,
+    "capacity:resource_utilisation": ORG,
 }
 
 # Routes provided by libraries whose access rules are their own (allauth, the admin).
@@ -136,6 +152,11 @@ def world(provider_org, provider_owner, provider_member, outsider):
     provider_photo = ProviderPhoto.objects.create(profile=profile, image="provider-photos/absent.png")
     resource = ResourceFactory(provider=provider_org, status=Resource.Status.PENDING_REVIEW)
     ResourcePhoto.objects.create(resource=resource, image="resource-photos/absent.png")
+    exception = AvailabilityException.objects.create(
+        resource=resource,
+        kind=AvailabilityException.Kind.BLACKOUT,
+        span=DateTimeTZRange(timezone.now() + timedelta(days=1), timezone.now() + timedelta(days=2)),
+    )
     return {
         "membership_id": member_ship.pk,
         "invitation_id": invitation.pk,
@@ -143,6 +164,7 @@ def world(provider_org, provider_owner, provider_member, outsider):
         "profile_id": profile.pk,
         "certification_id": certification.pk,
         "resource_id": resource.pk,
+        "exception_id": exception.pk,
         "photo_id": provider_photo.pk,
         "kind": "licence",
         "file_id": profile.pk,

@@ -14,10 +14,18 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from capacity.models import AvailabilityException, AvailabilityRule, IdleWindow, Resource
+from marketplace.errors import DomainError
 
 HORIZON = timedelta(weeks=13)
+# The calendar editor paints the weekly pattern in half-hour cells: (weekday, slot).
+SLOT_MINUTES = 30
+SLOTS_PER_DAY = 1440 // SLOT_MINUTES
+# Limits on one dated exception: long closures are a paused listing, not an exception.
+MAX_EXCEPTION_LENGTH = timedelta(days=31)
+MAX_EXCEPTION_AHEAD = timedelta(days=365)
 
 Interval = tuple[datetime, datetime]
 
@@ -122,9 +130,12 @@ def materialise_idle_windows(*, resource: Resource, now: datetime | None = None)
 
 
 @transaction.atomic
-def set_weekly_pattern(*, resource: Resource, blocks: list[tuple[int, int, int]]) -> int:
+def set_weekly_pattern(*, resource: Resource, blocks: list[tuple[int, int, int]], now: datetime | None = None) -> int:
     """Replace the weekly idle pattern with ``blocks`` (weekday, start_minute, end_minute) and
     re-materialise. Overlapping blocks are merged per weekday."""
+    for weekday, start_minute, end_minute in blocks:
+        if not (0 <= weekday <= 6 and 0 <= start_minute < end_minute <= 1440):
+            raise DomainError(_("A block of idle time must lie within one day, from 00:00 to 24:00."))
     merged: list[tuple[int, int, int]] = []
     for weekday in range(7):
         day_blocks = sorted((s, e) for d, s, e in blocks if d == weekday)
@@ -137,4 +148,89 @@ def set_weekly_pattern(*, resource: Resource, blocks: list[tuple[int, int, int]]
     AvailabilityRule.objects.bulk_create(
         [AvailabilityRule(resource=resource, weekday=d, start_minute=s, end_minute=e) for d, s, e in merged]
     )
-    return materialise_idle_windows(resource=resource)
+    return materialise_idle_windows(resource=resource, now=now)
+
+
+Cell = tuple[int, int]
+
+
+def blocks_from_cells(cells: set[Cell]) -> list[tuple[int, int, int]]:
+    """Half-hour cells (weekday, slot) → weekly blocks, consecutive slots of a day joined."""
+    blocks: list[tuple[int, int, int]] = []
+    for weekday, slot in sorted(cells):
+        start, end = slot * SLOT_MINUTES, (slot + 1) * SLOT_MINUTES
+        if blocks and blocks[-1][0] == weekday and blocks[-1][2] == start:
+            blocks[-1] = (weekday, blocks[-1][1], end)
+        else:
+            blocks.append((weekday, start, end))
+    return blocks
+
+
+def cells_from_rules(rules: list[tuple[int, int, int]]) -> set[Cell]:
+    """The half-hour cells that ``rules`` cover completely (what the grid shows as idle)."""
+    cells: set[Cell] = set()
+    for weekday, start_minute, end_minute in rules:
+        first = -(-start_minute // SLOT_MINUTES)  # ceil: a partly covered cell is not idle
+        for slot in range(first, end_minute // SLOT_MINUTES):
+            cells.add((weekday, slot))
+    return cells
+
+
+def _cells(weekdays, start_minute: int, end_minute: int) -> set[Cell]:
+    return {
+        (weekday, slot)
+        for weekday in weekdays
+        for slot in range(start_minute // SLOT_MINUTES, end_minute // SLOT_MINUTES)
+    }
+
+
+# Quick presets of the calendar editor, added to what is painted ("clear" empties it).
+PATTERN_PRESETS: dict[str, set[Cell]] = {
+    # Monday to Friday evenings 18:00 until 08:00 the next morning.
+    "weeknights": _cells(range(5), 18 * 60, 1440) | _cells(range(1, 6), 0, 8 * 60),
+    "weekends": _cells((5, 6), 0, 1440),
+    "always": _cells(range(7), 0, 1440),
+    "clear": set(),
+}
+
+
+@transaction.atomic
+def add_availability_exception(
+    *,
+    resource: Resource,
+    kind: str,
+    start: datetime,
+    end: datetime,
+    note: str = "",
+    now: datetime | None = None,
+) -> AvailabilityException:
+    """Add extra idle time or a blackout ``[start, end)`` and re-materialise the idle windows."""
+    now = now or timezone.now()
+    if kind not in AvailabilityException.Kind.values:
+        raise DomainError(_("Choose extra idle time or a blackout."))
+    if start.tzinfo is None or end.tzinfo is None:
+        raise DomainError(_("Start and end need a time zone."))
+    if end <= start:
+        raise DomainError(_("The end must be after the start."))
+    if end <= now:
+        raise DomainError(_("That period is already over."))
+    if end > now + MAX_EXCEPTION_AHEAD:
+        raise DomainError(_("Exceptions can be planned at most one year ahead."))
+    if end - start > MAX_EXCEPTION_LENGTH:
+        raise DomainError(_("An exception may last at most 31 days."))
+    exception = AvailabilityException.objects.create(
+        resource=resource, kind=kind, span=DateTimeTZRange(start, end, "[)"), note=note.strip()
+    )
+    materialise_idle_windows(resource=resource, now=now)
+    return exception
+
+
+@transaction.atomic
+def delete_availability_exception(*, exception: AvailabilityException, now: datetime | None = None) -> None:
+    """Remove an exception that is not yet over and re-materialise (the past stays as it was)."""
+    now = now or timezone.now()
+    if exception.span.upper <= now:
+        raise DomainError(_("That exception is already over; it stays in the history."))
+    resource = exception.resource
+    exception.delete()
+    materialise_idle_windows(resource=resource, now=now)
