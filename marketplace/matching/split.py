@@ -92,12 +92,12 @@ def allocation_cost(options: list[SplitOption], quantities: list[int]) -> Decima
 
 def brute_force(options: list[SplitOption], quantity: int) -> tuple[Decimal, list[int]] | None:
     """The optimum by enumerating every allocation (small instances only: tests and the benchmark)."""
+    prices = [[o.price(q) for q in range(min(o.capacity, quantity) + 1)] for o in options]
     best: tuple[Decimal, list[int]] | None = None
-    ranges = [range(min(o.capacity, quantity) + 1) for o in options]
-    for combo in itertools.product(*ranges):
+    for combo in itertools.product(*(range(len(p)) for p in prices)):
         if sum(combo) != quantity:
             continue
-        cost = allocation_cost(options, list(combo))
+        cost = sum((p[q] for p, q in zip(prices, combo, strict=True)), Decimal(0))
         if best is None or cost < best[0]:
             best = (cost, list(combo))
     return best

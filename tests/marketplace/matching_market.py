@@ -58,7 +58,7 @@ def mill(profile=None, *, windows=((1, 8, 20),), materials=("AL6061",), **kwargs
 
 
 def job(**overrides) -> MatchRequest:
-    """Ten aluminium parts 500×400×300 mm, 50 kg, ±0.02 mm, ISO 9001, due Friday 00:00."""
+    """Ten aluminium parts 500×400×300 mm, 50 kg, ±0.02 mm, ISO 9001, due Saturday 12 December 00:00."""
     fields = {
         "category": "P0101",
         "quantity": 10,
