@@ -32,9 +32,12 @@ class MatchResult:
 
 
 def find_matches(
-    request: MatchRequest, *, weights: dict[str, float] | None = None, limit: int | None = None, using: str = "default"
+    request: MatchRequest, *, weights: dict[str, float] | None = None, limit: int | None = 20, using: str = "default"
 ) -> MatchResult:
-    """Ranked matches for ``request`` (at most ``limit``), or the reason there are none."""
+    """Ranked matches for ``request`` (the best ``limit``; None for all), or the reason there are none.
+
+    Every candidate is priced and scored (normalisation needs them all); only the returned ones
+    are explained, which is the costly part of a long list."""
     from marketplace.matching import explain, ranking
     from marketplace.matching.candidates import find_candidates, funnel
     from marketplace.matching.models import MatchingWeights

@@ -12,7 +12,7 @@ from capacity.selectors.availability import free_windows
 from marketplace.errors import DomainError
 from marketplace.matching import MatchRequest, find_matches
 from tests.factories import ProviderProfileFactory
-from tests.marketplace.matching_market import MONDAY, at, book, job, mill, provider, window
+from tests.marketplace.matching_market import MONDAY, at, book, job, mill, window
 
 pytestmark = pytest.mark.django_db
 
