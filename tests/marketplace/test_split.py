@@ -103,3 +103,20 @@ def test_when_no_single_machine_is_in_time_the_split_is_the_cheapest_and_uses_th
     assert greedy_plan.total == Decimal("1900.00")  # C 6 first (cheapest per part), then B 4
 
     assert plan_split(job(quantity=16)) is None  # 15 parts is all they can make together
+
+
+@pytest.mark.django_db
+def test_split_slots_of_a_parallel_resource_skip_only_saturated_time():
+    from tests.marketplace.matching_market import book
+
+    chamber = mill(capacity=2, rate=Decimal("170"), windows=((1, 8, 14),))  # cheaper; 5 parts after saturation
+    other = mill(windows=((2, 8, 14),))  # 6 parts
+    book(chamber, at(1, 8), at(1, 10))
+    book(chamber, at(1, 8), at(1, 9))  # saturated 8–9 only
+
+    plan = plan_split(job())
+
+    assert plan.total == Decimal("2230.00")  # 5 h × 170 + 5 h × 180 + two setups of 240
+    assert {p.candidate.resource_id: p.quantity for p in plan.parts} == {chamber.pk: 5, other.pk: 5}
+    chamber_part = next(p for p in plan.parts if p.candidate.resource_id == chamber.pk)
+    assert chamber_part.slots == [(at(1, 9), at(1, 14))]
