@@ -16,6 +16,7 @@ from django.contrib.postgres.indexes import GinIndex, GistIndex
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -272,7 +273,11 @@ class Certification(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(valid_until__gte=models.F("valid_from")), name="certification_dates"),
         ]
-        indexes = [models.Index(fields=["standard", "valid_until"], name="certification_valid_idx")]
+        indexes = [
+            models.Index(fields=["standard", "valid_until"], name="certification_valid_idx"),
+            # Matching: "does this provider hold a valid X?" per candidate.
+            models.Index(fields=["profile", "standard", "valid_until"], name="certification_profile_std_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_standard_display()} {self.number}"
@@ -417,6 +422,14 @@ class Resource(models.Model):
             models.Index(fields=["max_part_weight_kg"], name="resource_weight_idx"),
             GinIndex(fields=["standards"], name="resource_standards_idx"),
             GinIndex(name="resource_search_trgm", fields=["search_text"], opclasses=["gin_trgm_ops"]),
+            # Matching: listed resources of a category by their largest envelope side (the sorted
+            # envelope fit test compares GREATEST(x, y, z) first); same expression as the query.
+            models.Index(
+                models.F("category"),
+                Greatest("envelope_x_mm", "envelope_y_mm", "envelope_z_mm"),
+                name="resource_match_envelope_idx",
+                condition=Q(status="listed"),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -54,16 +54,24 @@ def city_index() -> dict[tuple[str, str], dict]:
     return {(p["code"], c["code"]): c for p in regions() for c in p["cities"]}
 
 
-def load_reference_data(apps=None) -> dict[str, int]:
-    """Upsert every reference row; returns counts. ``apps`` is the migration state, if any."""
+def load_reference_data(apps=None, using: str = "default") -> dict[str, int]:
+    """Upsert every reference row into database ``using``; returns counts. ``apps`` is the
+    migration state, if any."""
     if apps is None:
         from django.apps import apps as global_apps
 
         apps = global_apps
-    Category = apps.get_model("capacity", "Category")
-    SpecAttribute = apps.get_model("capacity", "SpecAttribute")
-    Material = apps.get_model("capacity", "Material")
-    Measurand = apps.get_model("capacity", "Measurand")
+
+    class _On:
+        """``Model.objects`` bound to the database being loaded."""
+
+        def __init__(self, model):
+            self.objects = model.objects.db_manager(using)
+
+    Category = _On(apps.get_model("capacity", "Category"))
+    SpecAttribute = _On(apps.get_model("capacity", "SpecAttribute"))
+    Material = _On(apps.get_model("capacity", "Material"))
+    Measurand = _On(apps.get_model("capacity", "Measurand"))
 
     taxonomy = read("taxonomy")
     for key, (label_zh, label_en, unit, kind) in TYPED_ATTRIBUTES.items():

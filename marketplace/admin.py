@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.matching.models import MatchingWeights
 from marketplace.models import Invitation, Membership, Notification, Organisation, User
 
 
@@ -46,3 +47,17 @@ class NotificationAdmin(admin.ModelAdmin):
     list_display = ["title", "user", "kind", "created_at", "read_at", "emailed_at"]
     list_filter = ["kind"]
     search_fields = ["title", "user__email"]
+
+
+@admin.register(MatchingWeights)
+class MatchingWeightsAdmin(admin.ModelAdmin):
+    """One row: the operator tunes how matches are ranked (see marketplace.matching.ranking)."""
+
+    list_display = ["__str__", "price", "finish", "distance", "reputation", "idle", "updated_at"]
+    readonly_fields = ["updated_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return not MatchingWeights.objects.exists()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

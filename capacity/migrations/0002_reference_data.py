@@ -4,7 +4,7 @@ from django.db import migrations
 def load(apps, schema_editor):
     from capacity.reference import load_reference_data
 
-    load_reference_data(apps)
+    load_reference_data(apps, using=schema_editor.connection.alias)
 
 
 class Migration(migrations.Migration):
