@@ -24,6 +24,7 @@ urlpatterns = [
     path("org/invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("notifications/", views.notifications, name="notifications"),
+    path("", include("marketplace.order_urls")),
     path("", include("capacity.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,3 +1,4 @@
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import factory
@@ -74,3 +75,24 @@ class ResourceFactory(factory.django.DjangoModelFactory):
     rate = Decimal("180.00")
     setup_fee = Decimal("240.00")
     lead_time_buffer_hours = 0
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    """An open production order of a buyer for 200 CNC-milled flanges (category P0101)."""
+
+    class Meta:
+        model = "marketplace.Order"
+
+    buyer = factory.SubFactory(OrganisationFactory, kind=Organisation.Kind.BUYER)
+    kind = "production"
+    category = factory.LazyFunction(lambda: Category.objects.get(code="P0101"))
+    title = "Aluminium flange"
+    quantity = 200
+    envelope_x_mm = Decimal("120")
+    envelope_y_mm = Decimal("120")
+    envelope_z_mm = Decimal("30")
+    tolerance_mm = Decimal("0.02")
+    due_at = factory.LazyFunction(lambda: datetime(2031, 3, 1, 18, 0, tzinfo=UTC))
+    budget = Decimal("36000.00")
+    currency = "CNY"
+    status = "open"

@@ -257,6 +257,13 @@ class Order(models.Model):
         return (self.envelope_x_mm, self.envelope_y_mm, self.envelope_z_mm)
 
     @property
+    def certification_labels(self) -> list[str]:
+        from capacity.models import Certification
+
+        labels = dict(Certification.Standard.choices)
+        return [str(labels.get(value, value)) for value in self.certifications]
+
+    @property
     def is_measurement(self) -> bool:
         return self.kind in (self.Kind.TESTING, self.Kind.METROLOGY)
 
