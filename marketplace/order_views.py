@@ -226,7 +226,6 @@ def _review(request, order):
 
 def _files_context(order, *, upload_form=None, upload_error=None):
     return {
-        "order": order,
         "files": order.files.all(),
         "upload_form": upload_form or UploadForm(),
         "upload_error": upload_error,
@@ -236,7 +235,7 @@ def _files_context(order, *, upload_form=None, upload_error=None):
 
 def _files_response(request, order, *, error=None):
     if request.htmx:
-        return render(request, "orders/_files.html", _files_context(order, upload_error=error))
+        return render(request, "orders/_files.html", {"order": order, **_files_context(order, upload_error=error)})
     if error:
         messages.error(request, error)
     return redirect("order_wizard", order_id=order.pk, step="drawings")
@@ -259,9 +258,9 @@ def order_file_upload(request, order_id: int):
 
 @csrf_protect
 def _receive_upload(request, order):
+    upload = request.FILES.get("file")  # parses the body, through SizeLimitUploadHandler
     if getattr(request, "upload_too_large", False):
         return _files_response(request, order, error=drawings.too_large_message())
-    upload = request.FILES.get("file")
     if upload is None:
         return _files_response(request, order, error=_("Choose a file to upload."))
     try:
