@@ -11,7 +11,20 @@ and no refused request changes the database. Later features add their routes her
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from marketplace.models import Invitation, Membership, Notification
+from marketplace.models import (
+    FileAccessLog,
+    Invitation,
+    Membership,
+    NdaAcceptance,
+    Notification,
+    Order,
+    OrderEvent,
+    OrderFile,
+    OrderShare,
+)
+from marketplace.services import orders as order_services
+from tests import samples
+from tests.factories import OrderFactory
 
 PUBLIC = "public"
 LOGIN = "login"  # any signed-in user, acting for themselves
@@ -32,6 +45,21 @@ ACCESS = {
     "member_role": OWNER,
     "member_remove": ORG,
     "invitation_revoke": OWNER,
+    # orders: buyer pages act on the active organisation's orders; the order page and drawing
+    # URLs also admit providers the order is shared with, and operators (with MFA)
+    "order_list": ORG,
+    "order_create": ORG,
+    "order_category_options": ORG,
+    "shared_order_list": ORG,
+    "order_detail": ORG,
+    "order_wizard": ORG,
+    "order_cancel": ORG,
+    "order_share": ORG,
+    "order_unshare": ORG,
+    "order_nda_accept": ORG,
+    "order_file_upload": ORG,
+    "order_file": ORG,
+    "order_file_remove": ORG,
 }
 
 # Routes provided by libraries whose access rules are their own (allauth, the admin).
@@ -62,17 +90,27 @@ def project_routes():
 
 
 @pytest.fixture
-def world(provider_org, provider_owner, provider_member, outsider):
-    """Objects of provider_org that URL parameters point at."""
+def world(provider_org, provider_owner, provider_member, outsider, buyer_org, buyer_owner, private_media):
+    """Objects of provider_org (and an order of buyer_org, shared with provider_org, with a
+    drawing) that URL parameters point at."""
     member_ship = Membership.objects.get(user=provider_member)
     invitation = Invitation.objects.create(
         organisation=provider_org, email="newcomer@provider.example", invited_by=provider_owner
     )
     Notification.objects.create(user=provider_owner, kind="test", title="Private to the owner")
+    order = OrderFactory(buyer=buyer_org, status="open", nda_required=True, nda_text="Keep the drawings private.")
+    share = order_services.share_order(order=order, provider=provider_org, by=buyer_owner)
+    drawing = order_services.add_order_file(
+        order=order, by=buyer_owner, upload=samples.upload("flange.pdf", samples.pdf())
+    )
     return {
         "membership_id": member_ship.pk,
         "invitation_id": invitation.pk,
         "token": invitation.token,
+        "order_id": order.pk,
+        "step": "spec",
+        "share_id": share.pk,
+        "file_id": drawing.pk,
     }
 
 
@@ -94,6 +132,12 @@ def snapshot():
         list(Membership.objects.order_by("pk").values_list("pk", "role")),
         list(Invitation.objects.order_by("pk").values_list("pk", "accepted_at", "revoked_at")),
         list(Notification.objects.order_by("pk").values_list("pk", "read_at")),
+        list(Order.objects.order_by("pk").values_list("pk", "status", "title", "quantity", "updated_at")),
+        list(OrderEvent.objects.order_by("pk").values_list("pk")),
+        list(OrderShare.objects.order_by("pk").values_list("pk", "provider")),
+        list(OrderFile.objects.order_by("pk").values_list("pk", "file")),
+        list(NdaAcceptance.objects.order_by("pk").values_list("pk")),
+        list(FileAccessLog.objects.order_by("pk").values_list("pk")),
     )
 
 

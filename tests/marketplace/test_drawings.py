@@ -84,9 +84,7 @@ def test_bad_files_are_refused_and_nothing_is_stored(name, content, code, order,
 def test_refusal_messages_are_clear(order, buyer_owner, private_media):
     with translation.override("en"), pytest.raises(DomainError) as refused:
         services.add_order_file(order=order, by=buyer_owner, upload=samples.upload("setup.pdf", samples.exe()))
-    assert refused.value.message == (
-        "setup.pdf is not a valid PDF file: its content was checked, not just its name."
-    )
+    assert refused.value.message == ("setup.pdf is not a valid PDF file: its content was checked, not just its name.")
     with translation.override("en"), pytest.raises(DomainError) as refused:
         services.add_order_file(order=order, by=buyer_owner, upload=samples.upload("part.stl", samples.pdf()))
     assert refused.value.message == "part.stl contains a PDF file, but its name ends in .stl."
@@ -144,7 +142,9 @@ def test_a_200_mb_upload_is_refused_unread(client_for, order, buyer_owner, priva
     client = client_for(buyer_owner)
 
     with translation.override("en"):
-        response = post_stream(client, reverse("order_file_upload", args=[order.pk]), body, boundary, HTTP_HX_REQUEST="true")
+        response = post_stream(
+            client, reverse("order_file_upload", args=[order.pk]), body, boundary, HTTP_HX_REQUEST="true"
+        )
 
     assert response.status_code == 200
     assert "The file is larger than 50 MB." in response.content.decode()
@@ -340,7 +340,9 @@ def test_watermark_renders_chinese_names_on_every_page(buyer_org, buyer_owner, o
     from marketplace.drawings import watermark_pdf
 
     body = watermark_pdf(
-        io.BytesIO(samples.pdf(pages=3)), organisation_name="苏州精工数控有限公司", at=datetime(2030, 1, 2, 3, 4, tzinfo=UTC)
+        io.BytesIO(samples.pdf(pages=3)),
+        organisation_name="苏州精工数控有限公司",
+        at=datetime(2030, 1, 2, 3, 4, tzinfo=UTC),
     )
     pages = PdfReader(io.BytesIO(body)).pages
     assert len(pages) == 3
