@@ -33,6 +33,14 @@ ACCEPTED = [
 
 
 @pytest.fixture
+def en(settings):
+    """Pages and messages in English (the site's default language is Chinese)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
 def order(buyer_org):
     return OrderFactory(buyer=buyer_org, status="open")
 
@@ -136,7 +144,7 @@ def post_stream(client, url, body: GeneratedBody, boundary: bytes, **extra):
 
 
 @pytest.mark.django_db
-def test_a_200_mb_upload_is_refused_unread(client_for, order, buyer_owner, private_media):
+def test_a_200_mb_upload_is_refused_unread(client_for, order, buyer_owner, private_media, en):
     boundary = b"spindleboundary200"
     body = GeneratedBody(boundary, 200 * 1024 * 1024)
     client = client_for(buyer_owner)
@@ -154,7 +162,7 @@ def test_a_200_mb_upload_is_refused_unread(client_for, order, buyer_owner, priva
 
 
 @pytest.mark.django_db
-def test_the_size_cap_is_enforced_while_reading(client_for, order, buyer_owner, private_media, settings):
+def test_the_size_cap_is_enforced_while_reading(client_for, order, buyer_owner, private_media, settings, en):
     """A body whose declared length passes is still cut off once the file exceeds the cap."""
     settings.SPINDLE_MAX_UPLOAD_MB = 1
     boundary = b"spindleboundary1mb"
@@ -185,7 +193,7 @@ def test_upload_over_http_with_htmx_returns_the_file_list(client_for, order, buy
 
 
 @pytest.mark.django_db
-def test_refused_upload_over_http_shows_why(client_for, order, buyer_owner, private_media):
+def test_refused_upload_over_http_shows_why(client_for, order, buyer_owner, private_media, en):
     with translation.override("en"):
         response = client_for(buyer_owner).post(
             reverse("order_file_upload", args=[order.pk]),
