@@ -90,6 +90,8 @@ class WhatForm(forms.ModelForm):
             Material.objects.order_by("family", "code"), lambda m: m.family, lambda m: m.name
         )
         self.fields["quantity"].widget.attrs["min"] = 1
+        # The page's order, so the error summary lists problems top to bottom.
+        self.order_fields(["kind", "major", "minor", *self.Meta.fields[1:]])
         self._narrow_categories()
 
     def _value(self, name):
