@@ -2,8 +2,17 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.matching.models import MatchingWeights
-from marketplace.models import Invitation, Membership, Notification, Organisation, User
+from marketplace.models import (
+    FileAccessLog,
+    Invitation,
+    Membership,
+    Notification,
+    Order,
+    OrderEvent,
+    Organisation,
+    User,
+)
+from marketplace.models.matching import MatchingWeights
 
 
 @admin.register(User)
@@ -60,4 +69,38 @@ class MatchingWeightsAdmin(admin.ModelAdmin):
         return not MatchingWeights.objects.exists()
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["at", "actor", "from_status", "to_status", "note"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    """Read-mostly: state changes go through services (transition_order), never the admin."""
+
+    list_display = ["pk", "title", "buyer", "kind", "status", "due_at", "created_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["title", "buyer__name"]
+    readonly_fields = ["status", "buyer", "created_by", "submitted_at"]
+    raw_id_fields = ["category", "material", "measurand"]
+    inlines = [OrderEventInline]
+
+
+@admin.register(FileAccessLog)
+class FileAccessLogAdmin(admin.ModelAdmin):
+    list_display = ["at", "file", "user", "organisation", "action", "ip"]
+    list_filter = ["action"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
         return False

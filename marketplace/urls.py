@@ -25,6 +25,7 @@ urlpatterns = [
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("notifications/", views.notifications, name="notifications"),
     path("api/v1/", include("marketplace.api_urls")),
+    path("", include("marketplace.order_urls")),
     path("", include("capacity.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -125,3 +125,16 @@ def _reference_data(request):
     if not Category.objects.exists():
         load_reference_data()
     yield
+
+
+@pytest.fixture
+def private_media(settings, tmp_path):
+    """Uploaded files go to a fresh MEDIA_ROOT per test; returns its path."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    return settings.MEDIA_ROOT
+
+
+def stored_files(root) -> list:
+    """Every file under ``root`` (to prove a refused upload stored nothing)."""
+    return sorted(p for p in root.rglob("*") if p.is_file())

@@ -1,3 +1,4 @@
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import factory
@@ -82,3 +83,24 @@ TINY_PNG = bytes.fromhex(
     "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2a8"
     "d2ad0000000049454e44ae426082"
 )
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    """An open production order of a buyer for 200 CNC-milled flanges (category P0101)."""
+
+    class Meta:
+        model = "marketplace.Order"
+
+    buyer = factory.SubFactory(OrganisationFactory, kind=Organisation.Kind.BUYER)
+    kind = "production"
+    category = factory.LazyFunction(lambda: Category.objects.get(code="P0101"))
+    title = "Aluminium flange"
+    quantity = 200
+    envelope_x_mm = Decimal("120")
+    envelope_y_mm = Decimal("120")
+    envelope_z_mm = Decimal("30")
+    tolerance_mm = Decimal("0.02")
+    due_at = factory.LazyFunction(lambda: datetime(2031, 3, 1, 18, 0, tzinfo=UTC))
+    budget = Decimal("36000.00")
+    currency = "CNY"
+    status = "open"

@@ -25,8 +25,20 @@ from capacity.models import (
     ResourcePhoto,
     ReviewEvent,
 )
-from marketplace.models import Invitation, Membership, Notification
-from tests.factories import ProviderProfileFactory, ResourceFactory
+from marketplace.models import (
+    FileAccessLog,
+    Invitation,
+    Membership,
+    NdaAcceptance,
+    Notification,
+    Order,
+    OrderEvent,
+    OrderFile,
+    OrderShare,
+)
+from marketplace.services import orders as order_services
+from tests import samples
+from tests.factories import OrderFactory, ProviderProfileFactory, ResourceFactory
 
 PUBLIC = "public"
 LOGIN = "login"  # any signed-in user, acting for themselves
@@ -47,6 +59,21 @@ ACCESS = {
     "member_role": OWNER,
     "member_remove": ORG,
     "invitation_revoke": OWNER,
+    # orders: buyer pages act on the active organisation's orders; the order page and drawing
+    # URLs also admit providers the order is shared with, and operators (with MFA)
+    "order_list": ORG,
+    "order_create": ORG,
+    "order_category_options": ORG,
+    "shared_order_list": ORG,
+    "order_detail": ORG,
+    "order_wizard": ORG,
+    "order_cancel": ORG,
+    "order_share": ORG,
+    "order_unshare": ORG,
+    "order_nda_accept": ORG,
+    "order_file_upload": ORG,
+    "order_file": ORG,
+    "order_file_remove": ORG,
     # catalogue (public)
     "capacity:catalogue": PUBLIC,
     "capacity:catalogue_list": PUBLIC,
@@ -133,8 +160,9 @@ def project_routes():
 
 
 @pytest.fixture
-def world(provider_org, provider_owner, provider_member, outsider):
-    """Objects of provider_org that URL parameters point at."""
+def world(provider_org, provider_owner, provider_member, outsider, buyer_org, buyer_owner, private_media):
+    """Objects of provider_org (and an order of buyer_org, shared with provider_org, with a
+    drawing) that URL parameters point at."""
     member_ship = Membership.objects.get(user=provider_member)
     invitation = Invitation.objects.create(
         organisation=provider_org, email="newcomer@provider.example", invited_by=provider_owner
@@ -157,7 +185,16 @@ def world(provider_org, provider_owner, provider_member, outsider):
         kind=AvailabilityException.Kind.BLACKOUT,
         span=DateTimeTZRange(timezone.now() + timedelta(days=1), timezone.now() + timedelta(days=2)),
     )
+    order = OrderFactory(buyer=buyer_org, status="open", nda_required=True, nda_text="Keep the drawings private.")
+    share = order_services.share_order(order=order, provider=provider_org, by=buyer_owner)
+    drawing = order_services.add_order_file(
+        order=order, by=buyer_owner, upload=samples.upload("flange.pdf", samples.pdf())
+    )
     return {
+        "order_id": order.pk,
+        "step": "spec",
+        "share_id": share.pk,
+        "drawing_id": drawing.pk,
         "membership_id": member_ship.pk,
         "invitation_id": invitation.pk,
         "token": invitation.token,
@@ -193,6 +230,12 @@ def snapshot():
         list(ProviderPhoto.objects.order_by("pk").values_list("pk")),
         list(ResourcePhoto.objects.order_by("pk").values_list("pk")),
         ReviewEvent.objects.count(),
+        list(Order.objects.order_by("pk").values_list("pk", "status", "title", "quantity", "updated_at")),
+        list(OrderEvent.objects.order_by("pk").values_list("pk")),
+        list(OrderShare.objects.order_by("pk").values_list("pk", "provider")),
+        list(OrderFile.objects.order_by("pk").values_list("pk", "file")),
+        list(NdaAcceptance.objects.order_by("pk").values_list("pk")),
+        list(FileAccessLog.objects.order_by("pk").values_list("pk")),
     )
 
 

@@ -40,9 +40,9 @@ def find_matches(
     are explained, which is the costly part of a long list."""
     from marketplace.matching import explain, ranking
     from marketplace.matching.candidates import find_candidates, funnel
-    from marketplace.matching.models import MatchingWeights
     from marketplace.matching.pricing import estimate
     from marketplace.matching.split import take_slots
+    from marketplace.models.matching import MatchingWeights
 
     candidates = find_candidates(request, using=using)
     if not candidates:

@@ -6,9 +6,9 @@ import pytest
 from django.utils import translation
 
 from marketplace.matching import find_matches
-from marketplace.matching.models import MatchingWeights
 from marketplace.matching.pricing import RateCard, estimate
 from marketplace.matching.ranking import haversine_km, lower_is_better, reputation_score, weighted_score
+from marketplace.models.matching import MatchingWeights
 from tests.marketplace.matching_market import at, book, job, mill, provider
 
 

@@ -1,0 +1,21 @@
+"""Order routes (buyers' orders and wizard, providers' shared orders, drawings)."""
+
+from django.urls import path
+
+from marketplace import order_views as views
+
+urlpatterns = [
+    path("orders/", views.order_list, name="order_list"),
+    path("orders/new/", views.order_create, name="order_create"),
+    path("orders/categories/", views.order_category_options, name="order_category_options"),
+    path("orders/shared/", views.shared_order_list, name="shared_order_list"),
+    path("orders/<int:order_id>/", views.order_detail, name="order_detail"),
+    path("orders/<int:order_id>/edit/<slug:step>/", views.order_wizard, name="order_wizard"),
+    path("orders/<int:order_id>/cancel/", views.order_cancel, name="order_cancel"),
+    path("orders/<int:order_id>/share/", views.order_share, name="order_share"),
+    path("orders/<int:order_id>/shares/<int:share_id>/remove/", views.order_unshare, name="order_unshare"),
+    path("orders/<int:order_id>/nda/", views.order_nda_accept, name="order_nda_accept"),
+    path("orders/<int:order_id>/files/", views.order_file_upload, name="order_file_upload"),
+    path("orders/<int:order_id>/files/<int:drawing_id>/", views.order_file_view, name="order_file"),
+    path("orders/<int:order_id>/files/<int:drawing_id>/remove/", views.order_file_remove, name="order_file_remove"),
+]
