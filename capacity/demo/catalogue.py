@@ -6,6 +6,7 @@ Specs use the keys of the taxonomy's attributes (typed Resource columns or extra
 ``capacity.demo`` keeps only the keys the resource's category lists.
 """
 
+# ruff: noqa: C408, RUF005 — dict(...) reads better than literals for spec tables
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ POLYMERS_LAB = ("ABS", "PC", "PA66GF30", "PP", "POM")
 
 M = Machine
 
+# fmt: off
 MACHINES: list[Machine] = [
     # ---------------------------------------------------------------- CNC milling (P0101)
     M("haas_vf2", "P0101", "Haas", "VF-2", "立式加工中心",
@@ -898,6 +900,7 @@ MACHINES: list[Machine] = [
       (), rate=(100, 200), unit="part", minimum=300, increment=30, buffer=24,
       range=(0, 100, "%LEL"), uncertainty="U_rel = 2 %（k=2）", desc="可燃、有毒气体报警器现场检定。"),
 ]
+# fmt: on
 
 MACHINES_BY_KEY = {m.key: m for m in MACHINES}
 
@@ -915,6 +918,7 @@ class Archetype:
     pattern: str = "production"  # availability style: production, lab, chamber
 
 
+# fmt: off
 ARCHETYPES = {
     a.key: a
     for a in [
@@ -1016,3 +1020,4 @@ ARCHETYPES = {
             (6, 9), (), lab=True, industries="制造企业量具仪器、实验室设备", pattern="lab"),
     ]
 }
+# fmt: on
