@@ -6,7 +6,7 @@ Specs use the keys of the taxonomy's attributes (typed Resource columns or extra
 ``capacity.demo`` keeps only the keys the resource's category lists.
 """
 
-# ruff: noqa: C408, RUF005 — dict(...) reads better than literals for spec tables
+# ruff: noqa: C408, E501, RUF005 — dict(...) reads better than literals for spec tables
 from __future__ import annotations
 
 from dataclasses import dataclass, field
