@@ -593,8 +593,9 @@ def _book(rng: random.Random, resources: list[Resource], now: datetime) -> list[
     for resource_id, span in IdleWindow.objects.filter(
         resource__in=resources, span__overlap=(now, horizon)
     ).values_list("resource_id", "span"):
-        if span.lower >= now + timedelta(hours=1) and span.upper - span.lower >= timedelta(hours=2):
-            by_resource.setdefault(resource_id, []).append((span.lower, span.upper))
+        lower, upper = span.lower, min(span.upper, horizon)
+        if lower >= now + timedelta(hours=1) and upper - lower >= timedelta(hours=2):
+            by_resource.setdefault(resource_id, []).append((lower, upper))
     bookings = []
     for resource in resources:
         windows = sorted(by_resource.get(resource.pk, []))
