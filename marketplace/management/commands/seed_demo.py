@@ -12,6 +12,7 @@ from marketplace import demo
 
 SEED_STEPS = [
     "marketplace.demo.seed_people",
+    "capacity.demo.seed_capacity",
 ]
 
 
