@@ -70,8 +70,8 @@ class Command(BaseCommand):
         try:
             self._register_alias(default)
             started = time.perf_counter()
+            # The reference-data migration fills the benchmark database like any other.
             call_command("migrate", database=ALIAS, verbosity=0)
-            self._copy_reference_data()
             self.stdout.write(f"migrated in {time.perf_counter() - started:.1f} s")
             started = time.perf_counter()
             counts = self._build_market(SCALES[scale], now, seed)
@@ -111,25 +111,6 @@ class Command(BaseCommand):
         databases = dict(settings.DATABASES)
         databases[ALIAS] = {**default, "NAME": BENCH_DB, "CONN_MAX_AGE": 0}
         connections.settings[ALIAS] = connections.configure_settings(databases)[ALIAS]
-
-    def _copy_reference_data(self):
-        """The taxonomy, materials and measurands, copied from the configured database.
-
-        (capacity's reference-data migration writes through the default manager, so it does not
-        fill a second database.)"""
-        from django.db import transaction
-
-        from capacity.models import Category, Material, Measurand, SpecAttribute
-
-        with transaction.atomic(using=ALIAS):
-            for model in (SpecAttribute, Material, Measurand, Category):
-                model.objects.using(ALIAS).all().delete()
-                model.objects.using(ALIAS).bulk_create(list(model.objects.using("default").order_by("pk")))
-            with connections[ALIAS].cursor() as cursor:
-                for table in ("capacity_category", "capacity_material", "capacity_measurand"):
-                    cursor.execute(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
-                    )
 
     def _build_market(self, resources: int, now: datetime, seed: int) -> dict[str, int]:
         providers = max(1, resources // 5)
