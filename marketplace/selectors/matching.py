@@ -224,7 +224,9 @@ def matched_orders(*, organisation: Organisation) -> list[dict[str, Any]]:
     if split_runs:
         from capacity.models import Resource
 
-        ids = [p["resource_id"] for r in split_runs for p in r.split_plan["parts"] if p["provider_id"] == organisation.pk]
+        ids = [
+            p["resource_id"] for r in split_runs for p in r.split_plan["parts"] if p["provider_id"] == organisation.pk
+        ]
         resources = Resource.objects.in_bulk(ids)
         for run in split_runs:
             row = rows.setdefault(run.order_id, {"order": run.order, "items": []})

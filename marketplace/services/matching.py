@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from marketplace.errors import DomainError
-from marketplace.matching import find_matches, plan_split
 from marketplace.matching import explain as texts
+from marketplace.matching import find_matches, plan_split
 from marketplace.matching.adapter import match_request_for_order
 from marketplace.matching.candidates import Funnel, free_slots
 from marketplace.matching.pricing import PriceBreakdown
@@ -229,7 +229,9 @@ def _store(run, *, order, request, result, plan, free, now, zone) -> MatchRun:
             free_windows=_pairs(free[m.resource_id]),
             distance_km=m.distance_km,
             terms=m.terms,
-            explanation=in_every_language(lambda m=m: [str(line) for line in texts.match_reasons(m, request)], zone=zone),
+            explanation=in_every_language(
+                lambda m=m: [str(line) for line in texts.match_reasons(m, request)], zone=zone
+            ),
         )
         for rank, m in enumerate(result.matches, start=1)
     ]
@@ -278,7 +280,9 @@ def match_mode(organisation_id: int, preferences: dict[int, str] | None = None) 
 
 def _notice_providers(*, order: Order, provider_ids: list[int], now: datetime) -> None:
     """Once per order and provider: a notification at once, or a pending notice for the digest."""
-    known = set(MatchNotice.objects.filter(order=order, provider_id__in=provider_ids).values_list("provider_id", flat=True))
+    known = set(
+        MatchNotice.objects.filter(order=order, provider_id__in=provider_ids).values_list("provider_id", flat=True)
+    )
     new = [pid for pid in provider_ids if pid not in known]
     if not new:
         return
@@ -337,7 +341,10 @@ def send_match_digest(*, provider: Organisation, now: datetime | None = None) ->
         with translation.override(settings.LANGUAGE_CODE):
             lines = [
                 f"#{n.order_id} {n.order.title} — {n.order.quantity} × {n.order.category.name}, "
-                + (_("due %(due)s") % {"due": timezone.localtime(n.order.due_at, order_zone(n.order)).strftime("%Y-%m-%d")})
+                + (
+                    _("due %(due)s")
+                    % {"due": timezone.localtime(n.order.due_at, order_zone(n.order)).strftime("%Y-%m-%d")}
+                )
                 for n in pending
                 if n.order.due_at
             ] + [f"#{n.order_id} {n.order.title}" for n in pending if not n.order.due_at]

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from capacity.models import Measurand
+from capacity.models import Category, Measurand
 from marketplace.errors import DomainError
 from marketplace.matching import find_matches
 from marketplace.matching.adapter import match_request_for_order
@@ -46,7 +46,7 @@ def test_the_adapter_maps_a_measurement_order(buyer_org):
     order = job_order(
         buyer_org,
         kind="testing",
-        category=__import__("capacity.models", fromlist=["Category"]).Category.objects.get(code="T0101"),
+        category=Category.objects.get(code="T0101"),
         envelope_x_mm=None,
         envelope_y_mm=None,
         envelope_z_mm=None,
@@ -168,8 +168,10 @@ def test_the_no_match_explanation_is_stored_in_both_languages(buyer_org):
     assert run.no_match["constraint"] == "time"
     assert run.no_match["steps"][0] == ["category", 2]
     assert run.no_match["earliest_finish"] == iso(at(6, 18))
-    assert run.no_match["message"]["en"] == "2 machines fit, none is free before December 12; earliest finish December 13"
-    assert run.no_match["message"]["zh-hans"] == "2 台设备符合要求，但在 12月12日 之前都没有空闲；最早完工 12月13日"
+    assert (
+        run.no_match["message"]["en"] == "2 machines fit, none is free before December 12; earliest finish December 13"
+    )
+    assert run.no_match["message"]["zh-hans"] == "2 台设备满足要求，但 12月12日 前均无足够空闲时段；最早 12月13日 完工"
     assert Order.objects.get(pk=order.pk).status == "open"
     assert OrderEvent.objects.filter(order=order).count() == 0
 
