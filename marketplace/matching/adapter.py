@@ -26,8 +26,6 @@ def match_request_for_order(order: Order, *, now: datetime | None = None) -> Mat
         raise DomainError(_("Set a due date before matching."), code="due")
     if order.due_at <= now:
         raise DomainError(_("The due date has passed: set a later one to find matches."), code="due")
-    if order.is_measurement and order.measurand_id is None:
-        raise DomainError(_("Choose what is to be tested or measured before matching."), code="measurand")
     if (order.range_min is None) != (order.range_max is None):
         raise DomainError(_("Give both ends of the range before matching."), code="range")
     envelope = order.envelope

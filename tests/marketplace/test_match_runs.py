@@ -71,7 +71,7 @@ def test_the_adapter_maps_a_measurement_order(buyer_org):
     [
         ({"due_at": None}, "Set a due date before matching."),
         ({"due_at": MONDAY - timedelta(hours=1)}, "The due date has passed: set a later one to find matches."),
-        ({"kind": "testing", "envelope_x_mm": None}, "Choose what is to be tested or measured before matching."),
+        ({"range_min": Decimal("1"), "range_max": None}, "Give both ends of the range before matching."),
     ],
 )
 def test_an_order_missing_what_matching_needs_is_refused_and_nothing_is_stored(buyer_org, changes, message):
