@@ -5,6 +5,7 @@ from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from capacity.models import Category, Measurand
 from marketplace.errors import DomainError
@@ -77,7 +78,7 @@ def test_the_adapter_maps_a_measurement_order(buyer_org):
 def test_an_order_missing_what_matching_needs_is_refused_and_nothing_is_stored(buyer_org, changes, message):
     order = job_order(buyer_org, **changes)
 
-    with pytest.raises(DomainError) as refused:
+    with translation.override("en"), pytest.raises(DomainError) as refused:
         match_request_for_order(order, now=MONDAY)
     assert str(refused.value.message) == message
     with pytest.raises(DomainError):
