@@ -1,7 +1,8 @@
-"""Order routes (buyers' orders and wizard, providers' shared orders, drawings)."""
+"""Order routes (buyers' orders and wizard, matches, providers' shared and matched orders, drawings)."""
 
 from django.urls import path
 
+from marketplace import match_views
 from marketplace import order_views as views
 
 urlpatterns = [
@@ -9,7 +10,16 @@ urlpatterns = [
     path("orders/new/", views.order_create, name="order_create"),
     path("orders/categories/", views.order_category_options, name="order_category_options"),
     path("orders/shared/", views.shared_order_list, name="shared_order_list"),
+    path("orders/matched/", match_views.matched_order_list, name="matched_order_list"),
     path("orders/<int:order_id>/", views.order_detail, name="order_detail"),
+    path("orders/<int:order_id>/matches/", match_views.order_matches, name="order_matches"),
+    path("orders/<int:order_id>/matches/run/", match_views.order_match_run, name="order_match_run"),
+    path(
+        "orders/<int:order_id>/matches/runs/<int:run_id>/",
+        match_views.order_match_run_status,
+        name="order_match_run_status",
+    ),
+    path("orders/<int:order_id>/matches/compare/", match_views.order_match_compare, name="order_match_compare"),
     path("orders/<int:order_id>/edit/<slug:step>/", views.order_wizard, name="order_wizard"),
     path("orders/<int:order_id>/cancel/", views.order_cancel, name="order_cancel"),
     path("orders/<int:order_id>/share/", views.order_share, name="order_share"),

@@ -357,9 +357,10 @@ def order_detail(request, order_id: int):
     context = {
         "access": access,
         "order": order,
-        "files": order.files.all(),
+        "files": order.files.all() if access.sees_files else [],
         "location": location_label(order),
         "show_budget": access.sees_budget,
+        "can_match": (access.is_buyer or access.is_operator) and order.status in ("open", "matched"),
         "drawing_refusal": selectors.drawing_refusal(access),
     }
     if access.is_buyer or access.is_operator:

@@ -208,6 +208,11 @@ CELERY_BEAT_SCHEDULE["roll-idle-windows"] = {
     "task": "capacity.tasks.roll_idle_windows",
     "schedule": crontab(hour=1, minute=30),
 }
+# Matching: providers who chose a daily digest hear about matched orders at 08:00 (TIME_ZONE).
+CELERY_BEAT_SCHEDULE["send-match-digests"] = {
+    "task": "marketplace.tasks.send_match_digests",
+    "schedule": crontab(hour=8, minute=0),
+}
 
 # --- Stripe (payments land with the billing issue).
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from marketplace.models import Invitation, Notification
 
@@ -39,3 +40,35 @@ def send_invitation_email(invitation_id: int) -> bool:
         body = render_to_string("organisations/email/invitation_body.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
     return True
+
+
+@shared_task
+def run_match_run(run_id: int) -> bool:
+    """Execute a queued match run. The conditional update queued → running claims it, so a
+    second delivery of the same task (or a second worker) does nothing."""
+    from marketplace.models import MatchRun
+    from marketplace.services import matching
+
+    if not matching.claim_match_run(run_id=run_id):
+        return False
+    run = MatchRun.objects.get(pk=run_id)
+    try:
+        matching.execute_match_run(run=run)
+    except Exception:
+        # An unexpected failure must not leave the page polling a run that never ends.
+        MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.RUNNING).update(
+            status=MatchRun.Status.FAILED,
+            progress=100,
+            finished_at=timezone.now(),
+            error=matching.in_every_language(lambda: str(_("Matching failed. Please run it again."))),
+        )
+        raise
+    return True
+
+
+@shared_task
+def send_match_digests() -> int:
+    """Daily: one digest per provider that chose it, listing the orders matched since the last."""
+    from marketplace.services import matching
+
+    return matching.send_match_digests()

@@ -2,7 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from marketplace import views
+from marketplace import match_views, views
 
 # The admin's own login form would bypass allauth (and so MFA): route it through allauth.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -19,6 +19,7 @@ urlpatterns = [
     path("org/switch/", views.organisation_switch, name="organisation_switch"),
     path("org/settings/", views.organisation_settings, name="organisation_settings"),
     path("org/members/", views.organisation_members, name="organisation_members"),
+    path("org/notifications/", match_views.match_notification_settings, name="match_notification_settings"),
     path("org/members/<int:membership_id>/role/", views.member_role, name="member_role"),
     path("org/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
     path("org/invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),

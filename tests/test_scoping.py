@@ -28,6 +28,9 @@ from capacity.models import (
 from marketplace.models import (
     FileAccessLog,
     Invitation,
+    Match,
+    MatchNotificationPreference,
+    MatchRun,
     Membership,
     NdaAcceptance,
     Notification,
@@ -74,6 +77,13 @@ ACCESS = {
     "order_file_upload": ORG,
     "order_file": ORG,
     "order_file_remove": ORG,
+    # matches: the buyer's organisation (and operators) only; providers list orders that fit them
+    "order_matches": ORG,
+    "order_match_run": ORG,
+    "order_match_run_status": ORG,
+    "order_match_compare": ORG,
+    "matched_order_list": ORG,
+    "match_notification_settings": OWNER,
     # catalogue (public)
     "capacity:catalogue": PUBLIC,
     "capacity:catalogue_list": PUBLIC,
@@ -190,11 +200,13 @@ def world(provider_org, provider_owner, provider_member, outsider, buyer_org, bu
     drawing = order_services.add_order_file(
         order=order, by=buyer_owner, upload=samples.upload("flange.pdf", samples.pdf())
     )
+    match_run = MatchRun.objects.create(order=order, requested_by=buyer_owner, status=MatchRun.Status.QUEUED)
     return {
         "order_id": order.pk,
         "step": "spec",
         "share_id": share.pk,
         "drawing_id": drawing.pk,
+        "run_id": match_run.pk,
         "membership_id": member_ship.pk,
         "invitation_id": invitation.pk,
         "token": invitation.token,
@@ -236,6 +248,9 @@ def snapshot():
         list(OrderFile.objects.order_by("pk").values_list("pk", "file")),
         list(NdaAcceptance.objects.order_by("pk").values_list("pk")),
         list(FileAccessLog.objects.order_by("pk").values_list("pk")),
+        list(MatchRun.objects.order_by("pk").values_list("pk", "status", "progress")),
+        list(Match.objects.order_by("pk").values_list("pk")),
+        list(MatchNotificationPreference.objects.order_by("pk").values_list("pk", "mode")),
     )
 
 

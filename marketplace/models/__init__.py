@@ -13,7 +13,7 @@ from marketplace.models.accounts import (
     _invitation_expiry,
     _invitation_token,
 )
-from marketplace.models.matching import MatchingWeights
+from marketplace.models.matching import Match, MatchingWeights, MatchNotice, MatchNotificationPreference, MatchRun
 from marketplace.models.orders import (
     ALLOWED_TRANSITIONS,
     FileAccessLog,
@@ -29,6 +29,10 @@ __all__ = [
     "INVITATION_VALIDITY",
     "FileAccessLog",
     "Invitation",
+    "Match",
+    "MatchNotice",
+    "MatchNotificationPreference",
+    "MatchRun",
     "MatchingWeights",
     "Membership",
     "NdaAcceptance",

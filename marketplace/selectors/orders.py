@@ -1,7 +1,8 @@
 """Reads for orders: who may see an order and its drawings, and the lists they see.
 
 Scoping is by the *active* organisation: the buyer's members see their orders, providers
-see orders shared with them, operators (with a second factor) see everything. Anybody else
+see orders shared with them (and the spec summary of orders whose latest matches include one
+of their resources, without drawings), operators (with a second factor) see everything. Anybody else
 gets nothing, so views answer 404 and an order's existence is not revealed.
 """
 
@@ -12,9 +13,11 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from marketplace.models import NdaAcceptance, Order, OrderFile, OrderShare, Organisation, User
+from marketplace.selectors.matching import is_matched_provider
 
 BUYER = "buyer"
-PROVIDER = "provider"
+PROVIDER = "provider"  # the buyer shared the order with this provider
+MATCHED = "matched"  # a resource of this provider is in the order's latest matches: summary only
 OPERATOR = "operator"
 
 
@@ -31,6 +34,15 @@ class OrderAccess:
     @property
     def is_provider(self) -> bool:
         return self.role == PROVIDER
+
+    @property
+    def is_matched_provider(self) -> bool:
+        return self.role == MATCHED
+
+    @property
+    def sees_files(self) -> bool:
+        """Drawings are listed for the buyer, operators and providers the order is shared with."""
+        return self.role != MATCHED
 
     @property
     def is_operator(self) -> bool:
@@ -62,6 +74,8 @@ def order_access(*, user: User, organisation: Organisation | None, order_id: int
             return OrderAccess(order, BUYER, organisation)
         if OrderShare.objects.filter(order=order, provider=organisation).exists():
             return OrderAccess(order, PROVIDER, organisation)
+        if organisation.is_provider and is_matched_provider(order=order, organisation=organisation):
+            return OrderAccess(order, MATCHED, organisation)
     if is_verified_operator(user):
         return OrderAccess(order, OPERATOR, organisation)
     return None
@@ -79,6 +93,8 @@ def nda_accepted(access: OrderAccess) -> bool:
 
 
 def order_file(access: OrderAccess, file_id: int) -> OrderFile | None:
+    if not access.sees_files:
+        return None  # a match shows the spec summary; drawings need the buyer's share
     return OrderFile.objects.filter(order=access.order, pk=file_id).first()
 
 
