@@ -48,6 +48,8 @@ def match_request_for_order(order: Order, *, now: datetime | None = None) -> Mat
         range_max=order.range_max if order.measurand_id else None,
         delivery_lat=float(order.latitude) if order.latitude is not None and order.longitude is not None else None,
         delivery_lon=float(order.longitude) if order.latitude is not None and order.longitude is not None else None,
-        billing_unit=order.billing_preference or None,
+        # The billing preference is the buyer's wish, not a constraint: a per-part lab can still
+        # do a machine-hour order (its estimate is shown in its own unit).
+        billing_unit=None,
         currency=order.currency,
     )

@@ -168,7 +168,9 @@ def order_problems(order: Order, *, now: datetime | None = None) -> list[str]:
         problems.append(_("The due date must be in the future."))
     if order.kind == Order.Kind.PRODUCTION and order.envelope is None:
         problems.append(_("Give the part's size (X, Y and Z) for a production order."))
-    if order.is_measurement:
+    # A measurand and range are needed only where the category is defined by one quantity
+    # (tensile force, length…); exposure tests such as salt spray have none.
+    if order.is_measurement and order.category_id is not None and order.category.measurand:
         if order.measurand_id is None:
             problems.append(_("Choose what is to be tested or measured (the measurand)."))
         if order.range_min is None or order.range_max is None or not order.range_unit:

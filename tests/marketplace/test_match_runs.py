@@ -36,7 +36,6 @@ def test_the_adapter_maps_every_field_matching_needs(buyer_org):
         cycle_time_minutes=Decimal("45"),
         delivery_lat=30.274085,
         delivery_lon=120.15507,
-        billing_unit="machine_hour",
         currency="CNY",
     )
     assert request.part_dims == (Decimal("300"), Decimal("400"), Decimal("500"))
@@ -63,7 +62,8 @@ def test_the_adapter_maps_a_measurement_order(buyer_org):
     request = match_request_for_order(order, now=MONDAY)
 
     assert (request.category, request.kind, request.measurand) == ("T0101", "testing", measurand.code)
-    assert (request.range_min, request.range_max, request.billing_unit) == (Decimal("-40"), Decimal("85"), "part")
+    assert (request.range_min, request.range_max) == (Decimal("-40"), Decimal("85"))
+    assert request.billing_unit is None  # a preference, not a constraint
     assert request.part_dims is None and request.material is None
 
 
@@ -92,7 +92,7 @@ def test_a_run_stores_the_ranked_matches_in_find_matches_order(buyer_org, buyer_
     dear = mill(rate=Decimal("260"), windows=((1, 8, 20),))
     late = mill(rate=Decimal("150"), windows=((3, 6, 20),))
     order = job_order(buyer_org)
-    expected = find_matches(job(kind="production", billing_unit="machine_hour")).matches
+    expected = find_matches(job(kind="production")).matches
 
     run = services.run_matching(order=order, by=buyer_owner, now=MONDAY)
 

@@ -259,3 +259,20 @@ def test_changing_the_nda_text_voids_acceptances(buyer_org, buyer_owner, provide
     assert NdaAcceptance.objects.count() == 1
     services.update_order(order=order, by=buyer_owner, changes={"nda_text": "Version 2"})
     assert NdaAcceptance.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_exposure_tests_without_a_main_measurand_need_no_range(buyer_org, buyer_owner):
+    salt_spray = Category.objects.filter(kind="testing", parent__isnull=False, measurand="").first()
+    order = OrderFactory(
+        buyer=buyer_org,
+        status="draft",
+        kind="testing",
+        category=salt_spray,
+        envelope_x_mm=None,
+        envelope_y_mm=None,
+        envelope_z_mm=None,
+        due_at=NOW + timedelta(days=3),
+    )
+    services.submit_order(order=order, by=buyer_owner, now=NOW)
+    assert Order.objects.get(pk=order.pk).status == "open"
