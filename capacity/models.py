@@ -584,3 +584,15 @@ class Booking(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
+
+
+# --- Metering: devices, meter readings and usage per booking window (capacity/models_metering.py) ---
+from capacity.models_metering import (  # noqa: E402, F401
+    BookingUsage,
+    Device,
+    JobReport,
+    JobReportEvent,
+    MeterReading,
+    UsageAdjustment,
+    UsageSource,
+)
