@@ -316,14 +316,14 @@ def record_readings(*, device: Device, readings: list[dict], now: datetime | Non
         for field, value in update.items():
             setattr(device, field, value)
         new_rows = [r for r in rows if (r["boot_id"], r["seq"]) in stored]
-        _recompute_on_commit(new_rows)
+        _recompute_on_commit(new_rows, received_at=now)
 
     for key, index in row_index.items():
         results[index] = ReadingResult(index, STORED if key in stored else DUPLICATE)
     return results  # type: ignore[return-value]
 
 
-def _recompute_on_commit(rows: list[dict]) -> None:
+def _recompute_on_commit(rows: list[dict], *, received_at: datetime) -> None:
     """New readings may change usage of bookings around them: re-derive it after commit."""
     from capacity.tasks import recompute_usage_near
 
@@ -334,7 +334,7 @@ def _recompute_on_commit(rows: list[dict]) -> None:
     for resource_id, (lo, hi) in spans.items():
         transaction.on_commit(
             lambda resource_id=resource_id, lo=lo, hi=hi: recompute_usage_near.delay(
-                resource_id, lo.isoformat(), hi.isoformat()
+                resource_id, lo.isoformat(), hi.isoformat(), received_at.isoformat()
             )
         )
 
