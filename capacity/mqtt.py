@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -155,7 +155,8 @@ class ReadingsConsumer:
         log.warning("MQTT disconnected: %s", reason_code)
 
     def _on_message(self, client, userdata, message):
-        close_old_connections()
+        if not connection.in_atomic_block:  # a long-running consumer: drop stale or broken connections
+            close_old_connections()
         try:
             outcome = handle_message(message.topic, message.payload)
         except Exception:

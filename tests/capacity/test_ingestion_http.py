@@ -146,6 +146,8 @@ def test_malformed_bodies_get_400_with_the_reasons(client, gateway, body, errors
 def test_a_device_over_its_rate_gets_429_with_retry_after(client, gateway):
     device, secret = gateway
     body = batch(device.resources.get(), n=1)
+    if time.time() % 60 > 55:  # the limit counts per clock minute: keep the four requests in one
+        time.sleep(61 - time.time() % 60)
     codes = [post(client, device, secret, body).status_code for _ in range(3)]
     limited = post(client, device, secret, body)
     assert codes[:2] == [200, 200]

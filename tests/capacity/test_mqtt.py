@@ -5,10 +5,12 @@ import json
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
 from io import StringIO
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -191,8 +193,12 @@ class Broker:
     (SIGTERM saves the state) keeps the consumer's session and its queued QoS 1 messages — the
     configuration production needs for no loss across broker restarts (see docs/metering.md)."""
 
-    def __init__(self, tmp_path):
+    def __init__(self):
         self.port = _free_port()
+        # Run as root, mosquitto drops to its own user: its directory must be reachable and writable.
+        self.dir = Path(tempfile.mkdtemp(prefix="spindle-mqtt-", dir="/tmp"))
+        self.dir.chmod(0o777)
+        tmp_path = self.dir
         self.conf = tmp_path / "mosquitto.conf"
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
@@ -214,12 +220,16 @@ class Broker:
             self.process.terminate()
             self.process.wait(timeout=10)
 
+    def remove(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
 
 @pytest.mark.slow
-def test_a_broker_restart_mid_stream_loses_and_duplicates_nothing(db, tmp_path):
+def test_a_broker_restart_mid_stream_loses_and_duplicates_nothing(db):
     if shutil.which("mosquitto") is None:
         skip_unless_ci("mosquitto is not installed")
-    broker = Broker(tmp_path)
+    broker = Broker()
     broker.start()
     device, secret = _isolated_provider()
     machine = device.resources.get()
@@ -278,7 +288,7 @@ def test_a_broker_restart_mid_stream_loses_and_duplicates_nothing(db, tmp_path):
         consumer.run()
         thread.join(timeout=40)
     finally:
-        broker.stop()
+        broker.remove()
 
     assert problems == []
     assert consumer.connects >= 2  # it reconnected after the restart
