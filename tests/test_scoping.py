@@ -8,9 +8,12 @@ Each named route must be listed in ACCESS with who may use it. For every non-pub
 and no refused request changes the database. Later features add their routes here.
 """
 
+from datetime import timedelta
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from capacity.models import Device
 from marketplace.models import Invitation, Membership, Notification
 
 PUBLIC = "public"
@@ -32,6 +35,15 @@ ACCESS = {
     "member_role": OWNER,
     "member_remove": ORG,
     "invitation_revoke": OWNER,
+    # metering (device pages, usage, device ingestion signed by HMAC rather than a session)
+    "capacity:device_list": ORG,
+    "capacity:device_create": OWNER,
+    "capacity:device_detail": ORG,
+    "capacity:device_rotate": OWNER,
+    "capacity:device_revoke": OWNER,
+    "capacity:device_resources": OWNER,
+    "capacity:booking_usage": ORG,
+    "capacity:device_readings_api": PUBLIC,
 }
 
 # Routes provided by libraries whose access rules are their own (allauth, the admin).
@@ -42,20 +54,22 @@ REFUSED = {403, 404, 405}
 
 
 def project_routes():
-    """(name, route pattern) for every named route the project itself defines."""
+    """(name, route pattern) for every named route the project itself defines; names inside an
+    app namespace are qualified ("capacity:device_list")."""
     routes = []
 
-    def walk(patterns, prefix=""):
+    def walk(patterns, prefix="", namespace=""):
         for p in patterns:
             if isinstance(p, URLResolver):
                 if p.namespace in LIBRARY_NAMESPACES or p.urlconf_module.__name__.startswith(LIBRARY_MODULES):
                     continue
-                walk(p.url_patterns, prefix + str(p.pattern))
+                inner = f"{namespace}{p.namespace}:" if p.namespace else namespace
+                walk(p.url_patterns, prefix + str(p.pattern), inner)
             elif isinstance(p, URLPattern) and p.name:
                 module = getattr(p.callback, "__module__", "")
                 if module.startswith(LIBRARY_MODULES):
                     continue
-                routes.append((p.name, prefix + str(p.pattern)))
+                routes.append((namespace + p.name, prefix + str(p.pattern)))
 
     walk(get_resolver().url_patterns)
     return routes
@@ -64,7 +78,11 @@ def project_routes():
 @pytest.fixture
 def world(provider_org, provider_owner, provider_member, outsider):
     """Objects of provider_org that URL parameters point at."""
+    from tests.capacity.metering_support import T0, booking, device_for
+
     member_ship = Membership.objects.get(user=provider_member)
+    device, _secret = device_for(provider_org, provider_owner)
+    slot = booking(device.resources.get(), T0, T0 + timedelta(hours=2))
     invitation = Invitation.objects.create(
         organisation=provider_org, email="newcomer@provider.example", invited_by=provider_owner
     )
@@ -73,13 +91,19 @@ def world(provider_org, provider_owner, provider_member, outsider):
         "membership_id": member_ship.pk,
         "invitation_id": invitation.pk,
         "token": invitation.token,
+        "device_id": device.pk,
+        "booking_id": slot.pk,
     }
 
 
 def url_for(name, world):
     from django.urls import get_resolver
 
-    possibilities = get_resolver().reverse_dict.getlist(name)
+    resolver = get_resolver()
+    *namespaces, short = name.split(":")
+    for namespace in namespaces:
+        resolver = resolver.namespace_dict[namespace][1]
+    possibilities = resolver.reverse_dict.getlist(short)
     params = set()
     for possibility in possibilities:
         for _fmt, names in possibility[0]:
@@ -94,6 +118,8 @@ def snapshot():
         list(Membership.objects.order_by("pk").values_list("pk", "role")),
         list(Invitation.objects.order_by("pk").values_list("pk", "accepted_at", "revoked_at")),
         list(Notification.objects.order_by("pk").values_list("pk", "read_at")),
+        list(Device.objects.order_by("pk").values_list("pk", "name", "secret_encrypted", "revoked_at", "rotated_at")),
+        list(Device.resources.through.objects.order_by("pk").values_list("device_id", "resource_id")),
     )
 
 

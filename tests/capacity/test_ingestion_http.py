@@ -15,6 +15,7 @@ from tests.capacity.metering_support import device_for, reading
 from tests.factories import ResourceFactory
 
 URL = "/api/v1/devices/readings/"
+BAD_JSON = "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
 
 
 @pytest.fixture
@@ -126,7 +127,7 @@ def test_another_providers_device_gets_403_and_stores_nothing(client, gateway, o
 @pytest.mark.parametrize(
     ("body", "errors"),
     [
-        (b"{not json", ["The body is not valid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"]),
+        (b"{not json", [f"The body is not valid JSON: {BAD_JSON}"]),
         (b"[1, 2]", ["The body must be a JSON object."]),
         (b'{"reading": []}', ['"readings" must be a list.']),
         (b'{"readings": []}', ['"readings" is empty.']),

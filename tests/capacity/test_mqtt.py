@@ -240,7 +240,10 @@ def test_a_broker_restart_mid_stream_loses_and_duplicates_nothing(db):
         build_payload(
             device,
             secret,
-            [reading(machine, seq, start + timezone.timedelta(minutes=seq), run=60 * seq) for seq in (2 * i, 2 * i + 1)],
+            [
+                reading(machine, seq, start + timezone.timedelta(minutes=seq), run=60 * seq)
+                for seq in (2 * i, 2 * i + 1)
+            ],
         )
         for i in range(messages)
     ]

@@ -12,6 +12,7 @@ from tests.capacity.metering_support import at, device_for, reading
 from tests.factories import ResourceFactory
 
 NOW = at(hours=1)
+BAD_TIME = "device_time must be unix seconds or an ISO 8601 time with a UTC offset."
 
 
 @pytest.fixture
@@ -59,7 +60,8 @@ def test_repeats_inside_one_batch_are_duplicates_of_the_first(gateway):
         ({"seq": -3}, "seq must be an integer ≥ 0."),
         ({"boot_id": ""}, "boot_id must be a non-empty text of at most 64 characters."),
         ({"boot_id": "x" * 65}, "boot_id must be a non-empty text of at most 64 characters."),
-        ({"device_time": "2026-12-07T08:00:00"}, "device_time must be unix seconds or an ISO 8601 time with a UTC offset."),
+        ({"device_time": "2026-12-07T08:00:00"}, BAD_TIME),
+        ({"device_time": "yesterday"}, BAD_TIME),
         ({"device_time": at(66).isoformat()}, "device_time is more than 5 minutes in the future."),
         ({"device_time": at(hours=-36 * 24).isoformat()}, "device_time is older than the 35-day late-data limit."),
         ({"alarm": "yes"}, "alarm must be true or false."),

@@ -4,6 +4,7 @@ finality and adjustments, job reports — and a property test against a known tr
 from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -21,7 +22,7 @@ from capacity.services.metering import (
 )
 from marketplace.errors import DomainError, PermissionDeniedError
 from tests.capacity.metering_support import T0, at, booking, device_for, reading
-from tests.factories import OrganisationFactory, ResourceFactory
+from tests.factories import OrganisationFactory, ResourceFactory, UserFactory
 
 # Booking 10:00–12:00 (T0 is 08:00 UTC).
 START, END = at(hours=2), at(hours=4)
@@ -256,7 +257,7 @@ def scenarios(draw):
                 parts = min(parts, caps["parts"] - 1)
         stream.append((t, boot, seq, run, parts, kind))
 
-    delivered = [i for i in range(len(stream)) if not draw(st.integers(0, 9)) == 0]  # ~10% dropped
+    delivered = [i for i in range(len(stream)) if draw(st.integers(0, 9)) != 0]  # ~10% dropped
     copies = delivered + draw(st.lists(st.sampled_from(delivered), max_size=10)) if delivered else []
     order = draw(st.permutations(copies))
     cuts = sorted(draw(st.lists(st.integers(0, len(order)), max_size=4)))
@@ -276,7 +277,7 @@ def true_usage(stream, start_s, end_s, counter):
     def u(t):
         if t <= points[0][0]:
             return Fraction(points[0][1])
-        for (t0, v0), (t1, v1) in zip(points, points[1:], strict=False):
+        for (t0, v0), (t1, v1) in pairwise(points):
             if t <= t1:
                 return v0 + Fraction(v1 - v0) * Fraction(t - t0, t1 - t0)
         return Fraction(points[-1][1])
@@ -299,7 +300,7 @@ def _quantized(value: Fraction) -> Decimal:
 def test_derived_usage_matches_true_usage_whatever_the_delivery(scenario):
     window_s, stream, delivered, batches = scenario
     provider = OrganisationFactory()
-    owner = provider.memberships.create(user=__import__("tests.factories").factories.UserFactory(), role="owner").user
+    owner = provider.memberships.create(user=UserFactory(), role="owner").user
     device, _ = device_for(provider, owner)
     machine = device.resources.get()
     slot = booking(machine, T0, T0 + timedelta(seconds=window_s))
