@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from capacity.models import Device
 from capacity.services.metering import record_readings, register_device
@@ -13,6 +13,14 @@ from marketplace.crypto import decrypt
 from marketplace.errors import DomainError, PermissionDeniedError
 from tests.capacity.metering_support import T0, booking, device_for, reading
 from tests.factories import ResourceFactory
+
+
+@pytest.fixture(autouse=True)
+def english(client):
+    """Reasons and pages are asserted in English (the site's default language is Chinese)."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import time
 import pytest
 from django.test.utils import override_settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from capacity.api_metering import sign
 from capacity.models import Device, MeterReading
@@ -16,6 +16,14 @@ from tests.factories import ResourceFactory
 
 URL = "/api/v1/devices/readings/"
 BAD_JSON = "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
+
+
+@pytest.fixture(autouse=True)
+def english(client):
+    """Reasons and pages are asserted in English (the site's default language is Chinese)."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -159,3 +167,11 @@ def test_a_device_over_its_rate_gets_429_with_retry_after(client, gateway):
 
 def test_get_is_not_allowed(client):
     assert client.get(URL).status_code == 405
+
+
+def test_the_api_answers_in_the_requested_language(client, gateway):
+    device, _secret = gateway
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hans"
+    with translation.override("zh-hans"):
+        response = post(client, device, "wrong", {"readings": []})
+    assert response.json() == {"errors": ["设备未知、已吊销或签名无效。"]}

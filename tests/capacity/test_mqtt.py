@@ -15,7 +15,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 from paho.mqtt.enums import CallbackAPIVersion
 
 from capacity.models import MeterReading
@@ -26,6 +26,14 @@ from tests.conftest import skip_unless_ci
 from tests.factories import OrganisationFactory, ResourceFactory, UserFactory
 
 SHARED_BROKER = ("127.0.0.1", 1883)
+
+
+@pytest.fixture(autouse=True)
+def english(client):
+    """Reasons and pages are asserted in English (the site's default language is Chinese)."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

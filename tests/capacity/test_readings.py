@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.db import IntegrityError, transaction
 from django.test.utils import override_settings
+from django.utils import translation
 
 from capacity.models import Device, MeterReading
 from capacity.services.metering import ForeignResourceError, record_readings
@@ -13,6 +14,14 @@ from tests.factories import ResourceFactory
 
 NOW = at(hours=1)
 BAD_TIME = "device_time must be unix seconds or an ISO 8601 time with a UTC offset."
+
+
+@pytest.fixture(autouse=True)
+def english(client):
+    """Reasons and pages are asserted in English (the site's default language is Chinese)."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

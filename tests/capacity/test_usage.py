@@ -7,6 +7,7 @@ from fractions import Fraction
 from itertools import pairwise
 
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -26,6 +27,14 @@ from tests.factories import OrganisationFactory, ResourceFactory, UserFactory
 
 # Booking 10:00–12:00 (T0 is 08:00 UTC).
 START, END = at(hours=2), at(hours=4)
+
+
+@pytest.fixture(autouse=True)
+def english(client):
+    """Reasons and pages are asserted in English (the site's default language is Chinese)."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
