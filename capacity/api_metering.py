@@ -59,7 +59,11 @@ def _rate_limited(device: Device) -> int:
     window = int(now // 60)
     key = f"readings-rate:{device.pk}:{window}"
     cache.add(key, 0, timeout=120)
-    count = cache.incr(key)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=120)
+        count = 1
     if count > settings.SPINDLE_READINGS_RATE_PER_MINUTE:
         return max(1, int((window + 1) * 60 - now))
     return 0
