@@ -75,3 +75,50 @@ class ResourceAdmin(admin.ModelAdmin):
     filter_horizontal = ["materials"]
     readonly_fields = ["kind", "listed_at", "created_at", "updated_at"]
     inlines = [AvailabilityRuleInline, AvailabilityExceptionInline]
+
+
+# --- Metering: devices (secrets never shown), immutable readings, derived usage ---
+from capacity.models import BookingUsage, Device, JobReport, MeterReading, UsageAdjustment  # noqa: E402
+
+
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    list_display = ["name", "provider", "kind", "last_seen_at", "last_clock_skew_s", "revoked_at"]
+    list_filter = ["kind"]
+    search_fields = ["name", "provider__name"]
+    list_select_related = ["provider"]
+    exclude = ["secret_encrypted"]
+    readonly_fields = ["secret_hint", "created_at", "rotated_at", "revoked_at", "last_seen_at", "last_clock_skew_s"]
+    raw_id_fields = ["provider", "resources"]
+
+
+@admin.register(MeterReading)
+class MeterReadingAdmin(admin.ModelAdmin):
+    """Read-only: readings are the billing record (the database refuses changes anyway)."""
+
+    list_display = ["device", "resource", "boot_id", "seq", "device_time", "received_at", "run_seconds", "part_count"]
+    list_select_related = ["device", "resource"]
+    search_fields = ["boot_id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BookingUsage)
+class BookingUsageAdmin(admin.ModelAdmin):
+    list_display = ["booking", "run_seconds", "parts", "overrun_run_seconds", "source", "final", "computed_at"]
+    list_filter = ["final", "source"]
+    readonly_fields = [f.name for f in BookingUsage._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+admin.site.register(UsageAdjustment)
+admin.site.register(JobReport)

@@ -628,3 +628,15 @@ class ReviewEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject_type} {self.subject_id}: {self.from_status} → {self.to_status}"
+
+
+# --- Metering: devices, meter readings and usage per booking window (capacity/models_metering.py) ---
+from capacity.models_metering import (  # noqa: E402, F401
+    BookingUsage,
+    Device,
+    JobReport,
+    JobReportEvent,
+    MeterReading,
+    UsageAdjustment,
+    UsageSource,
+)

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from capacity import api_metering, views_metering
 from capacity.views import calendar, catalogue, operator, workspace
 
 app_name = "capacity"
@@ -121,4 +122,13 @@ urlpatterns: list = [
     path("ops/listings/<int:resource_id>/approve/", operator.ops_listing_approve, name="ops_listing_approve"),
     path("ops/listings/<int:resource_id>/reject/", operator.ops_listing_reject, name="ops_listing_reject"),
     path("ops/files/<str:kind>/<int:file_id>/", operator.ops_file, name="ops_file"),
+    # --- metering: devices, usage, ingestion ---
+    path("workspace/devices/", views_metering.device_list, name="device_list"),
+    path("workspace/devices/new/", views_metering.device_create, name="device_create"),
+    path("workspace/devices/<int:device_id>/", views_metering.device_detail, name="device_detail"),
+    path("workspace/devices/<int:device_id>/rotate/", views_metering.device_rotate, name="device_rotate"),
+    path("workspace/devices/<int:device_id>/revoke/", views_metering.device_revoke, name="device_revoke"),
+    path("workspace/devices/<int:device_id>/resources/", views_metering.device_resources, name="device_resources"),
+    path("workspace/usage/bookings/<int:booking_id>/", views_metering.booking_usage, name="booking_usage"),
+    path("api/v1/devices/readings/", api_metering.device_readings, name="device_readings_api"),
 ]

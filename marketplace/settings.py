@@ -252,3 +252,17 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"pgserver": {"level": "WARNING"}},
 }
+
+# --- Metering (capacity.services.metering, ingest_mqtt)
+SPINDLE_READINGS_WATERMARK_DAYS = env_int("SPINDLE_READINGS_WATERMARK_DAYS", 35)
+SPINDLE_READINGS_RATE_PER_MINUTE = env_int("SPINDLE_READINGS_RATE_PER_MINUTE", 60)
+SPINDLE_CLOCK_SKEW_WARN_S = env_int("SPINDLE_CLOCK_SKEW_WARN_S", 120)
+SPINDLE_USAGE_FINAL_AFTER_HOURS = env_int("SPINDLE_USAGE_FINAL_AFTER_HOURS", 48)
+MQTT_HOST = env("MQTT_HOST", "127.0.0.1")
+MQTT_PORT = env_int("MQTT_PORT", 1883)
+MQTT_TOPIC = env("MQTT_TOPIC", "spindle/+/+/readings")
+MQTT_CLIENT_ID = env("MQTT_CLIENT_ID", "spindle-ingest")
+CELERY_BEAT_SCHEDULE["capacity-finalise-usage"] = {
+    "task": "capacity.tasks.finalise_due_usage",
+    "schedule": 15 * 60,
+}

@@ -8,6 +8,7 @@
 
 import os
 
+import hypothesis
 import pytest
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
@@ -16,6 +17,22 @@ from marketplace.models import Membership, Organisation
 from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# Property-based tests: ~50 examples in CI, fewer on a developer machine. Examples of a test share
+# its database transaction (each builds its own objects), hence the fixture health check is off.
+hypothesis.settings.register_profile(
+    "ci",
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture, hypothesis.HealthCheck.too_slow],
+)
+hypothesis.settings.register_profile(
+    "dev",
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture, hypothesis.HealthCheck.too_slow],
+)
+hypothesis.settings.load_profile("ci" if IN_CI else "dev")
 
 
 def skip_unless_ci(reason: str):

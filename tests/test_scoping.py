@@ -19,6 +19,7 @@ from django.utils import timezone
 from capacity.models import (
     AvailabilityException,
     Certification,
+    Device,
     ProviderPhoto,
     ProviderProfile,
     Resource,
@@ -84,6 +85,15 @@ ACCESS = {
     "order_match_compare": ORG,
     "matched_order_list": ORG,
     "match_notification_settings": OWNER,
+    # metering (device pages, usage, device ingestion signed by HMAC rather than a session)
+    "capacity:device_list": ORG,
+    "capacity:device_create": OWNER,
+    "capacity:device_detail": ORG,
+    "capacity:device_rotate": OWNER,
+    "capacity:device_revoke": OWNER,
+    "capacity:device_resources": OWNER,
+    "capacity:booking_usage": ORG,
+    "capacity:device_readings_api": PUBLIC,
     # catalogue (public)
     "capacity:catalogue": PUBLIC,
     "capacity:catalogue_list": PUBLIC,
@@ -173,6 +183,10 @@ def project_routes():
 def world(provider_org, provider_owner, provider_member, outsider, buyer_org, buyer_owner, private_media):
     """Objects of provider_org (and an order of buyer_org, shared with provider_org, with a
     drawing) that URL parameters point at."""
+    from tests.capacity.metering_support import T0, booking, device_for
+
+    device, _secret = device_for(provider_org, provider_owner)
+    slot = booking(device.resources.get(), T0, T0 + timedelta(hours=2))
     member_ship = Membership.objects.get(user=provider_member)
     invitation = Invitation.objects.create(
         organisation=provider_org, email="newcomer@provider.example", invited_by=provider_owner
@@ -202,6 +216,8 @@ def world(provider_org, provider_owner, provider_member, outsider, buyer_org, bu
     )
     match_run = MatchRun.objects.create(order=order, requested_by=buyer_owner, status=MatchRun.Status.QUEUED)
     return {
+        "device_id": device.pk,
+        "booking_id": slot.pk,
         "order_id": order.pk,
         "step": "spec",
         "share_id": share.pk,
@@ -242,6 +258,8 @@ def snapshot():
         list(ProviderPhoto.objects.order_by("pk").values_list("pk")),
         list(ResourcePhoto.objects.order_by("pk").values_list("pk")),
         ReviewEvent.objects.count(),
+        list(Device.objects.order_by("pk").values_list("pk", "name", "secret_encrypted", "revoked_at", "rotated_at")),
+        list(Device.resources.through.objects.order_by("pk").values_list("device_id", "resource_id")),
         list(Order.objects.order_by("pk").values_list("pk", "status", "title", "quantity", "updated_at")),
         list(OrderEvent.objects.order_by("pk").values_list("pk")),
         list(OrderShare.objects.order_by("pk").values_list("pk", "provider")),
