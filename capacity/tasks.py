@@ -34,3 +34,11 @@ def roll_idle_windows(resource_ids: list[int] | None = None) -> int:
         else:
             rolled += 1
     return rolled
+
+
+@shared_task(name="capacity.tasks.expire_stale_holds")
+def expire_stale_holds() -> int:
+    """Beat (every minute): turn holds past their expiry into ``expired``. Idempotent."""
+    from capacity.services.booking import expire_stale_holds as expire
+
+    return expire()
