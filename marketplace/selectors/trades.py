@@ -225,3 +225,16 @@ def booking_gantt(*, organisation: Organisation, start: datetime, tz: ZoneInfo, 
             )
         )
     return [GanttRow(resource=r, bars=by_resource[r.pk]) for r in resources]
+
+
+def rfq_candidates(order: Order):
+    """Verified providers not yet invited to quote on the order (never the buyer itself)."""
+    return (
+        Organisation.objects.filter(
+            kind__in=[Organisation.Kind.PROVIDER, Organisation.Kind.BOTH],
+            provider_profile__status="verified",
+        )
+        .exclude(pk=order.buyer_id)
+        .exclude(rfq_invitations__rfq__order=order)
+        .order_by("name")
+    )

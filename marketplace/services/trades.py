@@ -319,12 +319,15 @@ def confirm_plan(*, order: Order, buyer_user: User, booking_ids: list[int], now:
     )
     if not booking_ids or len(links) != len(set(booking_ids)):
         raise DomainError(_("These bookings do not belong to this order's plan."), code="not_in_plan")
-    confirm_bookings(booking_ids=booking_ids, now=now)
-    # Rate cards as they are at this moment, read under lock (pk order, as book_slices does).
+    # Lock the resources (pk order, as book_slices does) BEFORE touching their bookings: a
+    # concurrent booker holding a resource lock may be waiting on our booking rows through the
+    # exclusion constraint, so updating the bookings first and then waiting for the resource
+    # would deadlock. The rate cards are read under this lock: the terms of this moment.
     resources = {
         r.pk: r
         for r in Resource.objects.select_for_update().filter(pk__in={link.resource_id for link in links}).order_by("pk")
     }
+    confirm_bookings(booking_ids=booking_ids, now=now)
     by_provider: dict[int, list[TradeBooking]] = {}
     for link in links:
         resource = resources[link.resource_id]
@@ -524,7 +527,9 @@ def reschedule_booking(
         locked_trade = Trade.objects.select_for_update().get(pk=trade.pk)
         if locked_trade.status != Trade.Status.CONFIRMED:
             raise DomainError(_("Bookings can only be moved before production starts."), code="not_confirmed")
-        link = TradeBooking.objects.select_for_update().select_related("booking").get(pk=link.pk)
+        # The resource first (see confirm_plan: bookings are touched only under its lock).
+        Resource.objects.select_for_update().get(pk=link.resource_id)
+        link = TradeBooking.objects.select_for_update(of=("self",)).select_related("booking").get(pk=link.pk)
         old = link.booking
         if old.status != Booking.Status.CONFIRMED:
             raise DomainError(_("This booking is no longer active."), code="inactive")
@@ -556,7 +561,7 @@ def record_no_show(*, link: TradeBooking, by: User, note: str = "", now: datetim
     """The buyer (or an operator) records that the machine never started within a booked slot:
     the slot has ended and the trade is still only confirmed. Counts against the provider."""
     now = now or timezone.now()
-    link = TradeBooking.objects.select_for_update().select_related("booking", "trade").get(pk=link.pk)
+    link = TradeBooking.objects.select_for_update(of=("self",)).select_related("booking", "trade").get(pk=link.pk)
     trade = link.trade
     if not roles_of(trade, by) & {BUYER, OPERATOR}:
         raise PermissionDeniedError(_("Only the buyer or an operator can record a no-show."))
