@@ -120,7 +120,9 @@ def test_inspection_counts_must_add_up_and_rejections_need_reasons(trade, buyer_
     before = _state(trade)
     for accepted, rejected, reasons in ((10, 5, "x"), (18, 2, "")):
         with pytest.raises(DomainError):
-            services.record_inspection(trade=trade, by=buyer_owner, accepted=accepted, rejected=rejected, reasons=reasons)
+            services.record_inspection(
+                trade=trade, by=buyer_owner, accepted=accepted, rejected=rejected, reasons=reasons
+            )
     with pytest.raises(DomainError) as refused:
         services.transition_trade(trade=trade, to=S.INSPECTED, by=buyer_owner)
     assert refused.value.code == "not_inspected"
