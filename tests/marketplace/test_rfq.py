@@ -67,7 +67,7 @@ def test_an_rfq_shares_the_order_and_notifies_each_provider(rfq_world, provider_
 def test_an_rfq_goes_to_at_most_the_configured_number_of_providers(settings, buyer_org, buyer_owner):
     settings.SPINDLE_RFQ_MAX = 2
     providers = []
-    for n in range(3):
+    for _ in range(3):
         organisation = OrganisationFactory(kind="provider")
         ProviderProfileFactory(organisation=organisation)
         providers.append(organisation)

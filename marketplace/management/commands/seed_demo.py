@@ -13,6 +13,7 @@ from marketplace import demo
 SEED_STEPS = [
     "marketplace.demo.seed_people",
     "capacity.demo.seed_capacity",
+    "marketplace.demo_trades.seed_trades",
 ]
 
 
