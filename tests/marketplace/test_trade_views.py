@@ -251,3 +251,25 @@ def test_the_public_provider_page_shows_the_derived_track_record(client, trade, 
     response = client.get(reverse("capacity:provider_public", args=[provider_org.slug]))
     assert response.status_code == 200
     assert response.context["provider_reputation"].trades == 1
+
+
+@pytest.mark.django_db
+def test_an_operator_resolves_a_dispute_from_the_trade_page(client_for, trade, operator, buyer_owner):
+    Trade.objects.filter(pk=trade.pk).update(status=S.DISPUTED)
+    client = client_for(operator)
+    page = client.get(reverse("trade_detail", args=[trade.pk])).content.decode()
+    assert 'value="resolved"' in page
+    client.post(reverse("trade_transition", args=[trade.pk]), {"to": "resolved", "note": "Five parts resent"})
+    trade.refresh_from_db()
+    assert trade.status == "resolved"
+    assert buyer_owner.notifications.filter(kind="trade_resolved").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_rfq_and_quote_forms_render(client_for, mill, provider_org, provider_owner, buyer_org, buyer_owner):
+    order = order_of(buyer_org)
+    page = client_for(buyer_owner).get(reverse("order_rfq", args=[order.pk])).content.decode()
+    assert provider_org.name in page
+    rfq = quote_services.create_rfq(order=order, by=buyer_owner, providers=[provider_org])
+    page = client_for(provider_owner).get(reverse("rfq_respond", args=[rfq.invitations.get().pk])).content.decode()
+    assert mill.name in page and reverse("rfq_decline", args=[rfq.invitations.get().pk]) in page
