@@ -280,6 +280,9 @@ def book_plan(
         if piece.quantity < 1:
             raise DomainError(_("Each slot of a plan must make at least one part."), code="quantity")
     with transaction.atomic():
+        # Lock order everywhere: the order, then its resources (confirm_plan and award_quote
+        # take them in the same order), so two plans of one order cannot deadlock.
+        Order.objects.select_for_update().filter(pk=order.pk).first()
         bookings = book_slices(slices=[Slice(p.resource_id, p.start, p.end) for p in pieces], hold=True, now=now)
         resources = {r.pk: r for r in Resource.objects.filter(pk__in={p.resource_id for p in pieces})}
         if any(resources[p.resource_id].provider_id == order.buyer_id for p in pieces):
