@@ -52,3 +52,11 @@ def recompute_usage_near(resource_id: int, start: str, end: str, received_at: st
 @shared_task
 def finalise_due_usage() -> int:
     return metering.finalise_due_usage()
+
+
+@shared_task(name="capacity.tasks.expire_stale_holds")
+def expire_stale_holds() -> int:
+    """Beat (every minute): turn holds past their expiry into ``expired``. Idempotent."""
+    from capacity.services.booking import expire_stale_holds as expire
+
+    return expire()

@@ -266,3 +266,16 @@ CELERY_BEAT_SCHEDULE["capacity-finalise-usage"] = {
     "task": "capacity.tasks.finalise_due_usage",
     "schedule": 15 * 60,
 }
+# --- Trades: VAT by kind of service (13 % processing, 6 % testing and metrology), the
+# platform's commission, the cancellation policy snapshotted on every trade, RFQ fan-out.
+SPINDLE_VAT_RATES = {"production": "0.13", "testing": "0.06", "metrology": "0.06"}
+SPINDLE_COMMISSION = {"rate": "0.05", "min": "10.00", "max": "5000.00"}
+SPINDLE_FREE_CANCELLATION_HOURS = env_int("FREE_CANCELLATION_HOURS", 48)
+SPINDLE_CANCELLATION_FEE_PERCENT = "20"
+SPINDLE_RFQ_MAX = env_int("RFQ_MAX", 5)
+SPINDLE_ON_TIME_TOLERANCE_HOURS = 24
+# Stale holds stop blocking at once in book_slices; this sweep tidies the rest every minute.
+CELERY_BEAT_SCHEDULE["expire-stale-holds"] = {
+    "task": "capacity.tasks.expire_stale_holds",
+    "schedule": 60.0,
+}

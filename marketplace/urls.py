@@ -27,6 +27,7 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("api/v1/", include("marketplace.api_urls")),
     path("", include("marketplace.order_urls")),
+    path("", include("marketplace.trade_urls")),
     path("", include("capacity.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -18,8 +18,10 @@ from django.utils import timezone
 
 from capacity.models import (
     AvailabilityException,
+    Booking,
     Certification,
     Device,
+    IdleWindow,
     ProviderPhoto,
     ProviderProfile,
     Resource,
@@ -27,6 +29,7 @@ from capacity.models import (
     ReviewEvent,
 )
 from marketplace.models import (
+    RFQ,
     FileAccessLog,
     Invitation,
     Match,
@@ -39,8 +42,17 @@ from marketplace.models import (
     OrderEvent,
     OrderFile,
     OrderShare,
+    Quote,
+    Review,
+    RFQInvitation,
+    Trade,
+    TradeBooking,
+    TradeEvent,
+    TradeFileAccess,
+    TradeMessage,
 )
 from marketplace.services import orders as order_services
+from marketplace.services import trades as trade_services
 from tests import samples
 from tests.factories import OrderFactory, ProviderProfileFactory, ResourceFactory
 
@@ -148,6 +160,25 @@ ACCESS = {
     "capacity:resource_exception_delete": ORG,
     "capacity:utilisation": ORG,
     "capacity:resource_utilisation": ORG,
+    # trades, RFQs and quotes (marketplace.trade_urls): parties of the trade, the order's buyer,
+    # the invited provider; operators (with MFA) may read trades
+    "job_board": ORG,
+    "trade_list": ORG,
+    "trade_detail": ORG,
+    "trade_transition": ORG,
+    "trade_delivery": ORG,
+    "trade_inspection": ORG,
+    "trade_report": ORG,
+    "trade_message": ORG,
+    "trade_attachment": ORG,
+    "trade_reschedule": ORG,
+    "trade_no_show": ORG,
+    "trade_review": ORG,
+    "order_rfq": ORG,
+    "order_quotes": ORG,
+    "quote_award": ORG,
+    "rfq_respond": ORG,
+    "rfq_decline": ORG,
 }
 
 # Routes provided by libraries whose access rules are their own (allauth, the admin).
@@ -215,7 +246,43 @@ def world(provider_org, provider_owner, provider_member, outsider, buyer_org, bu
         order=order, by=buyer_owner, upload=samples.upload("flange.pdf", samples.pdf())
     )
     match_run = MatchRun.objects.create(order=order, requested_by=buyer_owner, status=MatchRun.Status.QUEUED)
+    # A trade between buyer_org and provider_org (on a listed mill), with a message and file,
+    # and a quote of provider_org on an RFQ of buyer_org.
+    mill = ResourceFactory(provider=provider_org)
+    start = timezone.now().replace(microsecond=0) + timedelta(days=3)
+    IdleWindow.objects.create(resource=mill, span=DateTimeTZRange(start, start + timedelta(hours=8), "[)"))
+    trade_order = OrderFactory(buyer=buyer_org, status="open")
+    [link] = trade_services.book_plan(
+        order=trade_order, buyer_user=buyer_owner, slices=[(mill.pk, start, start + timedelta(hours=2), 10)]
+    )
+    [trade] = trade_services.confirm_plan(order=trade_order, buyer_user=buyer_owner, booking_ids=[link.booking_id])
+    message = trade_services.post_message(
+        trade=trade,
+        by=buyer_owner,
+        organisation=buyer_org,
+        body="Revision B",
+        uploads=[samples.upload("rev-b.pdf", samples.pdf())],
+    )
+    rfq = RFQ.objects.create(order=order, created_by=buyer_owner)
+    rfq_invitation = RFQInvitation.objects.create(rfq=rfq, provider=provider_org)
+    quote = Quote.objects.create(
+        invitation=rfq_invitation,
+        rfq=rfq,
+        provider=provider_org,
+        resource=mill,
+        lines=[{"code": "work", "label": "Work", "amount": "100.00"}],
+        total=100,
+        lead_time_days=3,
+        slot_start=start + timedelta(hours=4),
+        slot_end=start + timedelta(hours=6),
+        valid_until=start,
+    )
     return {
+        "trade_id": trade.pk,
+        "attachment_id": message.attachments.get().pk,
+        "link_id": link.pk,
+        "quote_id": quote.pk,
+        "rfq_invitation_id": rfq_invitation.pk,
         "device_id": device.pk,
         "booking_id": slot.pk,
         "order_id": order.pk,
@@ -266,6 +333,16 @@ def snapshot():
         list(OrderFile.objects.order_by("pk").values_list("pk", "file")),
         list(NdaAcceptance.objects.order_by("pk").values_list("pk")),
         list(FileAccessLog.objects.order_by("pk").values_list("pk")),
+        list(Trade.objects.order_by("pk").values_list("pk", "status", "carrier", "accepted_quantity", "updated_at")),
+        list(TradeEvent.objects.order_by("pk").values_list("pk")),
+        list(TradeMessage.objects.order_by("pk").values_list("pk")),
+        list(TradeFileAccess.objects.order_by("pk").values_list("pk")),
+        list(TradeBooking.objects.order_by("pk").values_list("pk", "booking", "no_show_at")),
+        list(Booking.objects.order_by("pk").values_list("pk", "status")),
+        list(Review.objects.order_by("pk").values_list("pk")),
+        list(RFQ.objects.order_by("pk").values_list("pk", "status")),
+        list(RFQInvitation.objects.order_by("pk").values_list("pk", "status")),
+        list(Quote.objects.order_by("pk").values_list("pk", "status")),
         list(MatchRun.objects.order_by("pk").values_list("pk", "status", "progress")),
         list(Match.objects.order_by("pk").values_list("pk")),
         list(MatchNotificationPreference.objects.order_by("pk").values_list("pk", "mode")),

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 from capacity.filters import CatalogueFilter
 from capacity.models import Category, ProviderPhoto, Resource, ResourcePhoto
 from capacity.selectors import catalogue as selectors
+from marketplace.selectors import reputation
 
 
 @require_GET
@@ -81,6 +82,8 @@ def provider_profile(request, slug: str):
             ),
             "photos": profile.photos.all(),
             "resources": resources,
+            "provider_reputation": reputation.provider_reputation(profile.organisation_id),
+            "provider_reviews": reputation.public_reviews(profile.organisation_id),
         },
     )
 

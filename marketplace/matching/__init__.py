@@ -50,7 +50,7 @@ def find_matches(
     if weights is None:
         weights = MatchingWeights.load(using).as_dict()
     has_point = request.delivery_lat is not None
-    reputations = {pid: ranking.reputation_score(pid) for pid in {c.provider_id for c in candidates}}
+    reputations = ranking.reputation_scores({c.provider_id for c in candidates}, using)
     matches = []
     for candidate in candidates:
         distance = None

@@ -8,7 +8,7 @@ higher is better:
 - ``finish``: the finish moment, min–max normalised the same way (earliest 1, latest 0);
 - ``distance``: haversine km from the delivery point to the provider, min–max normalised (nearest
   1, farthest 0); a provider without coordinates gets 0; without a delivery point every match gets 1;
-- ``reputation``: :func:`reputation_score` of the provider (neutral 0.5 until trade history lands);
+- ``reputation``: :func:`reputation_score` of the provider (derived from trades; neutral 0.5 without history);
 - ``idle``: ``1 − booked share`` of the next four weeks (booked time / (capacity × idle time)),
   so idle machines are preferred.
 
@@ -33,9 +33,19 @@ NEUTRAL_REPUTATION = 0.5
 
 
 def reputation_score(provider_id: int) -> float:
-    """A provider's reputation in ``[0, 1]``. On-time and acceptance rates arrive with trades;
-    until then every provider is neutral."""
-    return NEUTRAL_REPUTATION
+    """A provider's reputation in ``[0, 1]``, derived from its trades (on-time delivery,
+    accepted parts, cancellations; marketplace.selectors.reputation). Neutral 0.5 without
+    history."""
+    from marketplace.selectors.reputation import reputation_scores
+
+    return reputation_scores([provider_id])[provider_id]
+
+
+def reputation_scores(provider_ids, using: str = "default") -> dict[int, float]:
+    """:func:`reputation_score` of many providers at once (two queries)."""
+    from marketplace.selectors.reputation import reputation_scores as derived
+
+    return derived(provider_ids, using)
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -7,7 +7,7 @@ from django.utils import translation
 
 from marketplace.matching import find_matches
 from marketplace.matching.pricing import RateCard, estimate
-from marketplace.matching.ranking import haversine_km, lower_is_better, reputation_score, weighted_score
+from marketplace.matching.ranking import haversine_km, lower_is_better, weighted_score
 from marketplace.models.matching import MatchingWeights
 from tests.marketplace.matching_market import at, book, job, mill, provider
 
@@ -89,7 +89,6 @@ def test_normalisation_and_weighted_sum():
     terms = {"price": 1.0, "finish": 0.5, "distance": 0.0, "reputation": 0.5, "idle": 1.0}
     assert weighted_score(terms, {"price": 2, "finish": 2, "distance": 0, "reputation": 0, "idle": 0}) == 0.75
     assert weighted_score(terms, dict.fromkeys(terms, 0)) == pytest.approx(3.0 / 5)
-    assert reputation_score(123) == 0.5
     assert haversine_km(0, 0, 0, 1) == pytest.approx(111.1951, abs=1e-4)
 
 

@@ -14,6 +14,7 @@ SEED_STEPS = [
     "marketplace.demo.seed_people",
     "capacity.demo.seed_capacity",
     "marketplace.demo.seed_orders",
+    "marketplace.demo_trades.seed_trades",
 ]
 
 
