@@ -17,6 +17,7 @@ from django.db.models import Exists, OuterRef
 
 from capacity.demo import seed_capacity
 from capacity.demo.companies import GENERATED, LOCATIONS
+from capacity.demo.metering import seed_metering
 from capacity.models import (
     AvailabilityException,
     AvailabilityRule,
@@ -62,6 +63,7 @@ def market(django_db_setup, django_db_blocker):
         seed_people()
         seed_capacity(now=NOW)
         seed_trades(now=NOW)
+        seed_metering(now=NOW)
         yield
         transaction.set_rollback(True)
 
@@ -214,7 +216,8 @@ def test_labs_close_on_new_years_day_and_some_machines_have_maintenance(market, 
 
 def test_bookings_are_confirmed_and_lie_inside_idle_windows(market, db):
     # Bookings of the demo trades follow their trade (released, completed): see test_demo_trades.
-    bookings = Booking.objects.filter(trade_link__isnull=True).select_related("resource")
+    # The metering demo's past, completed shift (see test_demo_devices_…) is history, not a slot.
+    bookings = Booking.objects.filter(trade_link__isnull=True, span__startswith__gt=NOW).select_related("resource")
     assert bookings.count() >= 100
     assert set(bookings.values_list("status", flat=True).distinct()) == {"confirmed"}
     outside = bookings.exclude(
@@ -238,3 +241,18 @@ def test_seed_demo_again_changes_nothing_and_is_fast(market, db):
     assert "p01@spindle.demo … p60@spindle.demo" in out.getvalue()
     assert "p02@spindle.demo" not in out.getvalue()
     assert elapsed < 5
+
+
+@pytest.mark.django_db
+def test_demo_devices_stream_three_days_with_a_reboot(market):
+    from capacity.models import BookingUsage, Device, MeterReading
+
+    devices = Device.objects.filter(provider__slug="suzhou-jinggong")
+    assert devices.count() == 2
+    gateway = devices.get(kind="gateway")
+    assert MeterReading.objects.filter(device=gateway).values("boot_id").distinct().count() == 4  # 2 mills × 2 boots
+    assert MeterReading.objects.filter(device_time__gt=NOW).count() == 0
+    usage = BookingUsage.objects.get(booking__resource__provider__slug="suzhou-jinggong", booking__status="completed")
+    booked = usage.booking.span.upper - usage.booking.span.lower
+    assert 0 < usage.run_seconds < booked.total_seconds()
+    assert usage.parts > 0

@@ -27,6 +27,9 @@ from tests.factories import OrganisationFactory, ResourceFactory, UserFactory
 
 SHARED_BROKER = ("127.0.0.1", 1883)
 
+# Debian installs the broker in /usr/sbin, which is not on every user's PATH.
+MOSQUITTO = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
+
 
 @pytest.fixture(autouse=True)
 def english(client):
@@ -216,7 +219,7 @@ class Broker:
 
     def start(self):
         self.process = subprocess.Popen(
-            ["mosquitto", "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         deadline = time.monotonic() + 10
         while not _reachable("127.0.0.1", self.port):
@@ -235,8 +238,8 @@ class Broker:
 
 @pytest.mark.slow
 def test_a_broker_restart_mid_stream_loses_and_duplicates_nothing(db):
-    if shutil.which("mosquitto") is None:
-        skip_unless_ci("mosquitto is not installed")
+    if MOSQUITTO is None:
+        skip_unless_ci("mosquitto is not installed (Debian: apt-get install mosquitto)")
     broker = Broker()
     broker.start()
     device, secret = _isolated_provider()

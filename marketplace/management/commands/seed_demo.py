@@ -16,6 +16,7 @@ SEED_STEPS = [
     "capacity.demo.seed_capacity",
     "marketplace.demo.seed_orders",
     "marketplace.demo_trades.seed_trades",
+    "capacity.demo.metering.seed_metering",
 ]
 
 
