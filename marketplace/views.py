@@ -26,7 +26,13 @@ def home(request):
             # Signed in but acting for nobody yet: everything starts with an organisation.
             return redirect("organisation_create")
         return render(request, "marketplace/home.html")
-    return render(request, "marketplace/dashboard.html", {"membership": membership})
+    from marketplace.selectors.dashboard_home import home_summary
+
+    return render(
+        request,
+        "marketplace/dashboard.html",
+        {"membership": membership, "summary": home_summary(membership.organisation)},
+    )
 
 
 def favicon(request):
