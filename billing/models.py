@@ -98,3 +98,252 @@ class Posting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.side} {self.amount} {self.currency} → {self.account}"
+
+
+# --- invoicing -------------------------------------------------------------------------------
+
+
+def _private(folder: str, filename: str) -> str:
+    import uuid
+    from pathlib import PurePath
+
+    from django.utils import timezone
+
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"{folder}/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+def fapiao_upload_to(instance, filename: str) -> str:
+    return _private("fapiao", filename)
+
+
+class BuyerBillingProfile(models.Model):
+    """An organisation's invoicing details (开票信息), snapshotted onto every invoice it receives."""
+
+    organisation = models.OneToOneField(Organisation, on_delete=models.CASCADE, related_name="billing_profile")
+    legal_name = models.CharField(_("legal name"), max_length=200)
+    tax_id = models.CharField(_("tax ID (unified social credit code)"), max_length=18)
+    address = models.CharField(_("registered address"), max_length=300, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    bank_name = models.CharField(_("bank"), max_length=200, blank=True)
+    bank_account = models.CharField(_("bank account"), max_length=60, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("invoicing details")
+        verbose_name_plural = _("invoicing details")
+
+    def __str__(self) -> str:
+        return self.legal_name
+
+
+class DocumentSequence(models.Model):
+    """The last number used in one gapless series: per seller, year and kind of document. The row
+    is locked (SELECT … FOR UPDATE) inside the issuing transaction, so a rolled-back issue
+    rolls the counter back too and two issues never share or skip a number."""
+
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", _("Invoice")
+        CREDIT_NOTE = "credit_note", _("Credit note")
+
+    seller = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["seller", "year", "kind"], name="documentsequence_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.seller_id}/{self.year}/{self.kind}: {self.last_number}"
+
+
+class Invoice(models.Model):
+    """The provider's invoice to the buyer for a trade, priced from its terms snapshot and final
+    usage. Once issued its amounts, lines and parties never change (a database trigger refuses
+    it): corrections are credit notes or a supplementary invoice."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        ISSUED = "issued", _("Issued")
+        OVERDUE = "overdue", _("Overdue")
+        PAID = "paid", _("Paid")
+        VOID = "void", _("Void")
+
+    seller = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="invoices_issued")
+    buyer = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="invoices_received")
+    trade = models.ForeignKey("marketplace.Trade", on_delete=models.PROTECT, related_name="invoices")
+    supplements = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="supplementary_invoices"
+    )
+    number = models.CharField(_("number"), max_length=40, blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.DRAFT)
+    currency = models.CharField(_("currency"), max_length=3)
+    net = models.DecimalField(_("net"), max_digits=14, decimal_places=2, default=0)
+    vat_rate = models.DecimalField(_("VAT rate"), max_digits=5, decimal_places=4)
+    vat = models.DecimalField(_("VAT"), max_digits=14, decimal_places=2, default=0)
+    gross = models.DecimalField(_("total"), max_digits=14, decimal_places=2, default=0)
+    commission = models.DecimalField(_("platform commission"), max_digits=14, decimal_places=2, default=0)
+    provider_share = models.DecimalField(_("provider share"), max_digits=14, decimal_places=2, default=0)
+    notes = models.JSONField(default=list, blank=True)
+    payment_terms_days = models.PositiveSmallIntegerField(_("payment terms (days)"), default=30)
+    payment_reference = models.CharField(_("payment reference"), max_length=20, unique=True)
+    issued_at = models.DateTimeField(_("issued"), null=True, blank=True)
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    # Parties as they were at issue.
+    seller_legal_name = models.CharField(_("seller"), max_length=200)
+    seller_tax_id = models.CharField(_("seller tax ID"), max_length=18, blank=True)
+    buyer_legal_name = models.CharField(_("buyer"), max_length=200)
+    buyer_tax_id = models.CharField(_("buyer tax ID"), max_length=18, blank=True)
+    buyer_address = models.CharField(max_length=300, blank=True)
+    buyer_phone = models.CharField(max_length=40, blank=True)
+    buyer_bank_name = models.CharField(max_length=200, blank=True)
+    buyer_bank_account = models.CharField(max_length=60, blank=True)
+    # The VAT fapiao (增值税发票) the provider issued for this invoice: a private file.
+    fapiao = models.FileField(_("VAT fapiao"), upload_to=fapiao_upload_to, blank=True)
+    fapiao_name = models.CharField(max_length=255, blank=True)
+    fapiao_type = models.CharField(max_length=100, blank=True)
+    fapiao_uploaded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-issued_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["seller", "number"], condition=~Q(number=""), name="invoice_number_unique"),
+            # One primary invoice per trade (supplementary invoices point at it).
+            models.UniqueConstraint(
+                fields=["trade"], condition=Q(supplements__isnull=True), name="invoice_one_per_trade"
+            ),
+            models.CheckConstraint(
+                condition=Q(gross=models.F("net") + models.F("vat"))
+                & Q(net=models.F("provider_share") + models.F("commission")),
+                name="invoice_totals_add_up",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | (~Q(number="") & Q(issued_at__isnull=False, due_at__isnull=False)),
+                name="invoice_issued_numbered",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["seller", "status"], name="invoice_seller_idx"),
+            models.Index(fields=["buyer", "status"], name="invoice_buyer_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"draft {self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.ISSUED, self.Status.OVERDUE)
+
+
+class InvoiceLine(models.Model):
+    """One priced line of an invoice, with the rounding rule its amount was computed by."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    code = models.CharField(max_length=20)
+    description = models.CharField(_("description"), max_length=300)
+    quantity = models.DecimalField(_("quantity"), max_digits=14, decimal_places=4)
+    unit = models.CharField(_("unit"), max_length=10, blank=True)
+    unit_price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=2)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    rule = models.CharField(_("rounding"), max_length=40)
+
+    class Meta:
+        ordering = ["invoice", "position"]
+        constraints = [models.UniqueConstraint(fields=["invoice", "position"], name="invoiceline_position")]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id}/{self.position}: {self.amount}"
+
+
+class CreditNote(models.Model):
+    """A correction of an issued invoice: negative amounts in the seller's own gapless credit-note
+    series. Immutable once written (a trigger refuses UPDATE and DELETE)."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
+    seller = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    number = models.CharField(_("number"), max_length=40)
+    reason = models.CharField(_("reason"), max_length=300)
+    currency = models.CharField(max_length=3)
+    net = models.DecimalField(max_digits=14, decimal_places=2)
+    vat = models.DecimalField(max_digits=14, decimal_places=2)
+    gross = models.DecimalField(max_digits=14, decimal_places=2)
+    commission = models.DecimalField(max_digits=14, decimal_places=2)
+    provider_share = models.DecimalField(max_digits=14, decimal_places=2)
+    lines = models.JSONField(default=list)
+    issued_at = models.DateTimeField(_("issued"))
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("credit note")
+        verbose_name_plural = _("credit notes")
+        ordering = ["issued_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["seller", "number"], name="creditnote_number_unique"),
+            models.CheckConstraint(condition=Q(gross__lt=0), name="creditnote_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Payment(models.Model):
+    """Money received against an invoice (a bank transfer recorded by an operator). Append-only;
+    an invoice may have several (partial payments)."""
+
+    class Method(models.TextChoices):
+        BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
+    method = models.CharField(_("method"), max_length=16, choices=Method.choices, default=Method.BANK_TRANSFER)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    received_on = models.DateField(_("received on"))
+    bank_reference = models.CharField(_("bank reference"), max_length=100, unique=True)
+    journal = models.OneToOneField(JournalTransaction, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-recorded_at", "-pk"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} → {self.invoice_id}"
+
+
+class InvoiceEvent(models.Model):
+    """One status change of an invoice: who, when, from, to, why."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(max_length=8, blank=True)
+    to_status = models.CharField(max_length=8)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    note = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id}: {self.from_status or '∅'} → {self.to_status}"
+
+
+I = Invoice.Status  # noqa: E741
+
+# The invoice state machine; anything else is refused by the services.
+INVOICE_TRANSITIONS: dict[str, frozenset[str]] = {
+    I.DRAFT: frozenset({I.ISSUED, I.VOID}),
+    I.ISSUED: frozenset({I.PAID, I.OVERDUE, I.VOID}),
+    I.OVERDUE: frozenset({I.PAID, I.VOID}),
+    I.PAID: frozenset(),
+    I.VOID: frozenset(),
+}

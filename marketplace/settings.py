@@ -280,3 +280,18 @@ CELERY_BEAT_SCHEDULE["expire-stale-holds"] = {
     "task": "capacity.tasks.expire_stale_holds",
     "schedule": 60.0,
 }
+# --- Invoicing and bank transfer (对公转账): payment terms, the platform's collection account
+# shown on every invoice, and the daily overdue sweep (billing.tasks).
+SPINDLE_INVOICE_PAYMENT_TERMS_DAYS = env_int("INVOICE_PAYMENT_TERMS_DAYS", 30)
+SPINDLE_PLATFORM_BANK = {
+    "account_name": env("PLATFORM_BANK_ACCOUNT_NAME", "Spindle Manufacturing Network Co., Ltd."),
+    "account_name_zh": env("PLATFORM_BANK_ACCOUNT_NAME_ZH", "思平德制造网络有限公司"),
+    "bank": env("PLATFORM_BANK_NAME", "China Merchants Bank, Suzhou Industrial Park Branch"),
+    "bank_zh": env("PLATFORM_BANK_NAME_ZH", "招商银行苏州工业园区支行"),
+    "account_number": env("PLATFORM_BANK_ACCOUNT", "5129 0000 0000 0001"),
+    "swift": env("PLATFORM_BANK_SWIFT", "CMBCCNBS"),
+}
+CELERY_BEAT_SCHEDULE["billing-mark-overdue"] = {
+    "task": "billing.tasks.mark_overdue_invoices",
+    "schedule": crontab(hour=9, minute=0),
+}

@@ -16,6 +16,7 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from billing.models import BuyerBillingProfile, CreditNote, Invoice, JournalTransaction, Payment
 from capacity.models import (
     AvailabilityException,
     Booking,
@@ -179,6 +180,18 @@ ACCESS = {
     "quote_award": ORG,
     "rfq_respond": ORG,
     "rfq_decline": ORG,
+    # billing: the two parties of an invoice (by active organisation) and operators with MFA;
+    # the invoicing details are the owners'; bank transfers are recorded by operators
+    "billing:home": ORG,
+    "billing:details": OWNER,
+    "billing:statement_csv": ORG,
+    "billing:invoice_detail": ORG,
+    "billing:invoice_pdf": ORG,
+    "billing:invoice_fapiao": ORG,
+    "billing:invoice_fapiao_upload": ORG,
+    "billing:invoice_credit_note": ORG,
+    "billing:trade_invoice_issue": ORG,
+    "billing:ops_payments": OPERATOR,
 }
 
 # Routes provided by libraries whose access rules are their own (allauth, the admin).
@@ -277,7 +290,16 @@ def world(provider_org, provider_owner, provider_member, outsider, buyer_org, bu
         slot_end=start + timedelta(hours=6),
         valid_until=start,
     )
+    # A completed, invoiced trade between the same two organisations, with its fapiao.
+    from billing.services.invoices import issue_invoice_for_trade, upload_fapiao
+    from tests.billing.invoice_world import ISSUED_AT, completed_trade
+
+    invoice = issue_invoice_for_trade(
+        trade=completed_trade(provider_org, provider_owner, buyer_org, buyer_owner), now=ISSUED_AT
+    )
+    upload_fapiao(invoice=invoice, upload=samples.upload("fapiao.pdf", samples.pdf()), by=provider_owner)
     return {
+        "invoice_id": invoice.pk,
         "trade_id": trade.pk,
         "attachment_id": message.attachments.get().pk,
         "link_id": link.pk,
@@ -346,6 +368,11 @@ def snapshot():
         list(MatchRun.objects.order_by("pk").values_list("pk", "status", "progress")),
         list(Match.objects.order_by("pk").values_list("pk")),
         list(MatchNotificationPreference.objects.order_by("pk").values_list("pk", "mode")),
+        list(Invoice.objects.order_by("pk").values_list("pk", "status", "fapiao", "number")),
+        list(CreditNote.objects.order_by("pk").values_list("pk")),
+        list(Payment.objects.order_by("pk").values_list("pk")),
+        list(BuyerBillingProfile.objects.order_by("pk").values_list("pk", "legal_name", "tax_id")),
+        JournalTransaction.objects.count(),
     )
 
 

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from billing.models import BuyerBillingProfile
+from capacity.validators import validate_credit_code
+
+
+class BuyerBillingProfileForm(forms.ModelForm):
+    class Meta:
+        model = BuyerBillingProfile
+        fields = ["legal_name", "tax_id", "address", "phone", "bank_name", "bank_account"]
+        help_texts = {
+            "legal_name": _("Exactly as on the business licence; printed on every invoice you receive."),
+            "tax_id": _("The 18-character unified social credit code (统一社会信用代码)."),
+        }
+
+    def clean_tax_id(self):
+        value = self.cleaned_data["tax_id"].strip().upper()
+        validate_credit_code(value)
+        return value
+
+
+class BankTransferForm(forms.Form):
+    reference = forms.CharField(
+        label=_("Payment reference or invoice number"),
+        max_length=40,
+        help_text=_("As quoted by the buyer on the transfer, e.g. SPD7KQ2M9XH4."),
+    )
+    amount = forms.DecimalField(label=_("Amount received"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    received_on = forms.DateField(label=_("Received on"), widget=forms.DateInput(attrs={"type": "date"}))
+    bank_reference = forms.CharField(label=_("Bank reference of the transfer"), max_length=100)
+
+
+class FapiaoForm(forms.Form):
+    file = forms.FileField(
+        label=_("VAT fapiao (PDF or image)"),
+        help_text=_("The 增值税发票 you issued for this invoice. Visible only to the buyer, you and operators."),
+    )
+
+
+class CreditNoteForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=300)

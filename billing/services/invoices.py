@@ -1,0 +1,409 @@
+"""Invoices: issued once per completed trade from its terms snapshot and final usage, numbered in
+the provider's gapless yearly series, posted to the ledger; corrected only by credit notes.
+
+Numbering: each (seller, year, kind) has one DocumentSequence row. Issuing locks it with
+SELECT … FOR UPDATE in the same transaction that writes the invoice and its ledger entry, so
+concurrent issues queue on the row and a rolled-back issue also rolls the counter back: no
+number is ever used twice or skipped.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from billing.models import (
+    INVOICE_TRANSITIONS,
+    BuyerBillingProfile,
+    CreditNote,
+    DocumentSequence,
+    Invoice,
+    InvoiceEvent,
+    InvoiceLine,
+)
+from billing.pricing import Usage, price_trade
+from billing.services.ledger import credit, debit, ledger_account, post_transaction
+from marketplace.errors import DomainError
+from marketplace.models import Organisation, Trade, User
+
+ZERO = Decimal("0.00")
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
+
+
+# --- numbering -------------------------------------------------------------------------------
+
+
+def series_prefix(seller: Organisation) -> str:
+    """A short, stable prefix for the seller's series: the initials of its slug's words
+    (suzhou-precision → SP), or its first letters when the slug is one word."""
+    words = [w for w in seller.slug.split("-") if w]
+    prefix = "".join(w[0] for w in words) if len(words) > 1 else (words[0][:4] if words else "INV")
+    return prefix.upper()[:6]
+
+
+def _seller_year(seller: Organisation, when: datetime) -> int:
+    try:
+        zone = ZoneInfo(seller.time_zone)
+    except (KeyError, ValueError):
+        zone = ZoneInfo("Asia/Shanghai")
+    return timezone.localtime(when, zone).year
+
+
+def next_number(*, seller: Organisation, kind: str, when: datetime) -> str:
+    """Take the next number of the seller's series for ``when``'s year. Must run inside the
+    issuing transaction: the counter row stays locked until it commits or rolls back."""
+    year = _seller_year(seller, when)
+    DocumentSequence.objects.get_or_create(seller=seller, year=year, kind=kind)  # first of the year
+    sequence = DocumentSequence.objects.select_for_update().get(seller=seller, year=year, kind=kind)
+    sequence.last_number += 1
+    sequence.save(update_fields=["last_number"])
+    middle = "CN-" if kind == DocumentSequence.Kind.CREDIT_NOTE else ""
+    return f"{series_prefix(seller)}-{middle}{year}-{sequence.last_number:06d}"
+
+
+def _payment_reference() -> str:
+    while True:
+        reference = "SPD" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(9))
+        if not Invoice.objects.filter(payment_reference=reference).exists():
+            return reference
+
+
+# --- usage of a trade ------------------------------------------------------------------------
+
+
+def trade_usage(trade: Trade) -> Usage:
+    """The final usage of ``trade``: booked vs measured run time over its bookings (final
+    BookingUsage plus later adjustments), overrun approved only when the trade's terms record the
+    approval, accepted parts from the inspection. Raises DomainError while any usage is open."""
+    from capacity.models_metering import BookingUsage, UsageAdjustment
+
+    links = list(trade.bookings.select_related("booking"))
+    if not links:
+        raise DomainError(_("This trade has no bookings to bill."), code="no_bookings")
+    booking_ids = [link.booking_id for link in links]
+    usages = {u.booking_id: u for u in BookingUsage.objects.filter(booking_id__in=booking_ids)}
+    if trade.billing_unit == "machine_hour":
+        missing = [b for b in booking_ids if b not in usages or not usages[b].final]
+        if missing:
+            raise DomainError(
+                _("The usage of this trade is not final yet; it can be invoiced once metering has closed."),
+                code="usage_not_final",
+            )
+    booked = sum(((link.booking.span.upper - link.booking.span.lower).total_seconds() for link in links), 0.0)
+    run = sum((u.run_seconds for u in usages.values()), Decimal("0"))
+    overrun = sum((u.overrun_run_seconds for u in usages.values()), Decimal("0"))
+    adjustments = UsageAdjustment.objects.filter(booking_id__in=booking_ids).aggregate(
+        run=Sum("run_seconds"), overrun=Sum("overrun_run_seconds")
+    )
+    run += adjustments["run"] or 0
+    overrun += adjustments["overrun"] or 0
+    approved = bool((trade.terms or {}).get("overrun_approved"))
+    overrun_seconds = max(int(overrun.to_integral_value()), 0)
+    return Usage(
+        booked_seconds=int(booked),
+        measured_seconds=max(int(run.to_integral_value()), 0),
+        approved_overrun_seconds=overrun_seconds if approved else 0,
+        unapproved_overrun_seconds=0 if approved else overrun_seconds,
+        accepted_parts=trade.accepted_quantity or 0,
+    )
+
+
+# --- issuing ---------------------------------------------------------------------------------
+
+
+def _seller_identity(seller: Organisation) -> tuple[str, str]:
+    profile = getattr(seller, "provider_profile", None)
+    if profile is None:
+        return seller.name, ""
+    return profile.legal_name or seller.name, profile.credit_code or ""
+
+
+def _event(invoice: Invoice, *, to: str, frm: str, actor: User | None, at: datetime, note: str = "") -> None:
+    if frm and to not in INVOICE_TRANSITIONS[frm]:
+        raise DomainError(_("An invoice cannot go from %(from)s to %(to)s.") % {"from": frm, "to": to})
+    InvoiceEvent.objects.create(invoice=invoice, from_status=frm, to_status=to, actor=actor, note=note[:300], at=at)
+
+
+def issue_invoice_for_trade(*, trade: Trade, now: datetime | None = None, by: User | None = None) -> Invoice:
+    """Price the completed trade and issue its invoice, with one balanced ledger transaction
+    (buyer receivable = provider payable + commission + VAT). A second call returns the same
+    invoice; an incomplete trade or open usage is refused with the reason."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        # The trade row serialises issuers of the same trade; the counter row, issuers of a seller.
+        locked = Trade.objects.select_for_update().select_related("buyer", "provider").get(pk=trade.pk)
+        existing = Invoice.objects.filter(trade=locked, supplements__isnull=True).first()
+        if existing is not None:
+            return existing
+        if locked.status != Trade.Status.COMPLETED:
+            raise DomainError(
+                _("Only completed trades are invoiced; this one is %(status)s.")
+                % {"status": Trade.Status(locked.status).label},
+                code="not_completed",
+            )
+        quote = price_trade(locked.pricing_terms(), trade_usage(locked))
+        seller_name, seller_tax_id = _seller_identity(locked.provider)
+        profile = BuyerBillingProfile.objects.filter(organisation=locked.buyer).first()
+        invoice = Invoice.objects.create(
+            seller=locked.provider,
+            buyer=locked.buyer,
+            trade=locked,
+            status=Invoice.Status.DRAFT,
+            currency=quote.currency,
+            net=quote.net,
+            vat_rate=quote.vat_rate,
+            vat=quote.vat,
+            gross=quote.gross,
+            commission=quote.commission,
+            provider_share=quote.provider_share,
+            notes=quote.notes,
+            payment_terms_days=settings.SPINDLE_INVOICE_PAYMENT_TERMS_DAYS,
+            payment_reference=_payment_reference(),
+            seller_legal_name=seller_name,
+            seller_tax_id=seller_tax_id,
+            buyer_legal_name=profile.legal_name if profile else locked.buyer.name,
+            buyer_tax_id=profile.tax_id if profile else "",
+            buyer_address=profile.address if profile else "",
+            buyer_phone=profile.phone if profile else "",
+            buyer_bank_name=profile.bank_name if profile else "",
+            buyer_bank_account=profile.bank_account if profile else "",
+        )
+        InvoiceLine.objects.bulk_create(
+            InvoiceLine(
+                invoice=invoice,
+                position=position,
+                code=line.code,
+                description=line.description[:300],
+                quantity=line.quantity,
+                unit=line.unit,
+                unit_price=line.unit_price,
+                amount=line.amount,
+                rule=line.rule,
+            )
+            for position, line in enumerate(quote.lines, start=1)
+        )
+        _event(invoice, to=Invoice.Status.DRAFT, frm="", actor=by, at=now)
+        invoice.number = next_number(seller=locked.provider, kind=DocumentSequence.Kind.INVOICE, when=now)
+        invoice.status = Invoice.Status.ISSUED
+        invoice.issued_at = now
+        invoice.due_at = now + timedelta(days=invoice.payment_terms_days)
+        invoice.save(update_fields=["number", "status", "issued_at", "due_at"])
+        _event(invoice, to=Invoice.Status.ISSUED, frm=Invoice.Status.DRAFT, actor=by, at=now)
+        _post_invoice(invoice, now=now, by=by)
+        invoice_id = invoice.pk
+        transaction.on_commit(lambda: _send_on_commit(invoice_id))
+        _notify_buyer(invoice)
+    return invoice
+
+
+def _post_invoice(invoice: Invoice, *, now: datetime, by: User | None) -> None:
+    currency = invoice.currency
+    lines = [debit(ledger_account("buyer_receivable", currency=currency, organisation=invoice.buyer), invoice.gross)]
+    if invoice.provider_share:
+        lines.append(
+            credit(
+                ledger_account("provider_payable", currency=currency, organisation=invoice.seller),
+                invoice.provider_share,
+            )
+        )
+    if invoice.commission:
+        lines.append(credit(ledger_account("commission_revenue", currency=currency), invoice.commission))
+    if invoice.vat:
+        lines.append(credit(ledger_account("vat_payable", currency=currency, organisation=invoice.seller), invoice.vat))
+    post_transaction(
+        key=f"invoice:{invoice.pk}",
+        kind="invoice",
+        lines=lines,
+        memo=f"Invoice {invoice.number}",
+        effective_at=now,
+        created_by=by,
+    )
+
+
+def _send_on_commit(invoice_id: int) -> None:
+    from billing.tasks import email_invoice
+
+    email_invoice.delay(invoice_id)
+
+
+def _notify_buyer(invoice: Invoice) -> None:
+    from marketplace.services.accounts import notify_organisation
+
+    notify_organisation(
+        organisation=invoice.buyer,
+        kind="invoice_issued",
+        title=_("Invoice %(number)s from %(seller)s") % {"number": invoice.number, "seller": invoice.seller_legal_name},
+        url=reverse("billing:invoice_detail", args=[invoice.pk]),
+    )
+
+
+# --- amounts ---------------------------------------------------------------------------------
+
+
+def credited_total(invoice: Invoice) -> Decimal:
+    """Σ credit-note gross (a positive number: how much of the invoice was cancelled)."""
+    return -(invoice.credit_notes.aggregate(total=Sum("gross"))["total"] or ZERO)
+
+
+def paid_total(invoice: Invoice) -> Decimal:
+    return invoice.payments.aggregate(total=Sum("amount"))["total"] or ZERO
+
+
+def amount_due(invoice: Invoice) -> Decimal:
+    return invoice.gross - credited_total(invoice) - paid_total(invoice)
+
+
+# --- credit notes ----------------------------------------------------------------------------
+
+
+def issue_credit_note(*, invoice: Invoice, reason: str, by: User | None = None, now: datetime | None = None):
+    """Cancel what is still owed on ``invoice`` by a credit note in the seller's credit-note
+    series: negative lines mirroring the invoice, and the exact reverse of its ledger entry.
+    Refused once anything was paid (refunds are a separate flow) or when already credited."""
+    now = now or timezone.now()
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(_("Give the reason for the credit note."), code="reason_required")
+    with transaction.atomic():
+        locked = Invoice.objects.select_for_update().select_related("seller", "buyer").get(pk=invoice.pk)
+        if locked.status not in (Invoice.Status.ISSUED, Invoice.Status.OVERDUE):
+            raise DomainError(_("Only an issued, unpaid invoice can be credited."), code="not_open")
+        if paid_total(locked) or credited_total(locked):
+            raise DomainError(
+                _("This invoice has payments or credit notes already; ask an operator to correct it."),
+                code="partly_settled",
+            )
+        note = CreditNote.objects.create(
+            invoice=locked,
+            seller=locked.seller,
+            number=next_number(seller=locked.seller, kind=DocumentSequence.Kind.CREDIT_NOTE, when=now),
+            reason=reason[:300],
+            currency=locked.currency,
+            net=-locked.net,
+            vat=-locked.vat,
+            gross=-locked.gross,
+            commission=-locked.commission,
+            provider_share=-locked.provider_share,
+            lines=[
+                {
+                    "code": line.code,
+                    "description": line.description,
+                    "quantity": str(-line.quantity),
+                    "unit": line.unit,
+                    "unit_price": str(line.unit_price),
+                    "amount": str(-line.amount),
+                }
+                for line in locked.lines.all()
+            ],
+            issued_at=now,
+            issued_by=by,
+        )
+        currency = locked.currency
+        lines = [credit(ledger_account("buyer_receivable", currency=currency, organisation=locked.buyer), locked.gross)]
+        if locked.provider_share:
+            lines.append(
+                debit(
+                    ledger_account("provider_payable", currency=currency, organisation=locked.seller),
+                    locked.provider_share,
+                )
+            )
+        if locked.commission:
+            lines.append(debit(ledger_account("commission_revenue", currency=currency), locked.commission))
+        if locked.vat:
+            lines.append(
+                debit(ledger_account("vat_payable", currency=currency, organisation=locked.seller), locked.vat)
+            )
+        post_transaction(
+            key=f"credit_note:{note.pk}",
+            kind="credit_note",
+            lines=lines,
+            memo=f"Credit note {note.number} for {locked.number}",
+            effective_at=now,
+            created_by=by,
+        )
+        _event(locked, to=Invoice.Status.VOID, frm=locked.status, actor=by, at=now, note=reason)
+        Invoice.objects.filter(pk=locked.pk).update(status=Invoice.Status.VOID)
+        invoice.status = Invoice.Status.VOID
+    return note
+
+
+# --- overdue ---------------------------------------------------------------------------------
+
+
+def mark_overdue(*, now: datetime | None = None) -> int:
+    """Issued invoices past their due date become overdue, and the buyer is reminded once:
+    the conditional update claims each invoice, so a re-run (or a second worker) does nothing."""
+    from marketplace.services.accounts import notify_organisation
+
+    now = now or timezone.now()
+    count = 0
+    for invoice_id in Invoice.objects.filter(status=Invoice.Status.ISSUED, due_at__lt=now).values_list("pk", flat=True):
+        with transaction.atomic():
+            claimed = Invoice.objects.filter(pk=invoice_id, status=Invoice.Status.ISSUED, due_at__lt=now).update(
+                status=Invoice.Status.OVERDUE, reminder_sent_at=now
+            )
+            if not claimed:
+                continue
+            invoice = Invoice.objects.select_related("buyer").get(pk=invoice_id)
+            _event(invoice, to=Invoice.Status.OVERDUE, frm=Invoice.Status.ISSUED, actor=None, at=now)
+            notify_organisation(
+                organisation=invoice.buyer,
+                kind="invoice_overdue",
+                title=_("Invoice %(number)s is overdue") % {"number": invoice.number},
+                body=_("Please transfer the amount due quoting the payment reference %(reference)s.")
+                % {"reference": invoice.payment_reference},
+                url=reverse("billing:invoice_detail", args=[invoice.pk]),
+            )
+            count += 1
+    return count
+
+
+# --- fapiao and invoicing details --------------------------------------------------------------
+
+
+def upload_fapiao(*, invoice: Invoice, upload, by: User, now: datetime | None = None) -> Invoice:
+    """The provider attaches the VAT fapiao (增值税发票) it issued: a PDF or an image, its type
+    checked from the content; stored privately. A new upload replaces the previous file."""
+    from pathlib import PurePath
+
+    from marketplace import drawings
+    from marketplace.models import OrderFile
+
+    now = now or timezone.now()
+    detected = drawings.check_upload(upload)
+    if detected.kind not in (OrderFile.Kind.PDF, OrderFile.Kind.IMAGE):
+        raise DomainError(_("Upload the fapiao as a PDF or an image (PNG, JPEG, WebP, TIFF)."), code="type")
+    if invoice.status == Invoice.Status.DRAFT:
+        raise DomainError(_("The invoice is not issued yet."), code="draft")
+    name = PurePath(upload.name).name[:255]
+    stored = None
+    try:
+        with transaction.atomic():
+            locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+            previous = locked.fapiao.name if locked.fapiao else ""
+            locked.fapiao.save(name, upload, save=False)
+            stored = locked.fapiao.name
+            locked.fapiao_name, locked.fapiao_type, locked.fapiao_uploaded_at = name, detected.content_type, now
+            locked.save(update_fields=["fapiao", "fapiao_name", "fapiao_type", "fapiao_uploaded_at"])
+    except Exception:
+        if stored:
+            invoice.fapiao.storage.delete(stored)
+        raise
+    if previous:
+        storage = locked.fapiao.storage
+        transaction.on_commit(lambda: storage.delete(previous))
+    return locked
+
+
+def save_billing_profile(*, organisation: Organisation, data: dict) -> BuyerBillingProfile:
+    profile, _created = BuyerBillingProfile.objects.update_or_create(organisation=organisation, defaults=data)
+    return profile

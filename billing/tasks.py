@@ -1,0 +1,47 @@
+"""Billing tasks: they take ids, call a service or send mail, and are safe to run twice."""
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from billing.models import Invoice
+
+
+@shared_task
+def email_invoice(invoice_id: int) -> int:
+    """Email the invoice PDF to the buyer's members (attachment). Returns the recipients' count."""
+    from billing.pdf import render_invoice_pdf
+
+    invoice = Invoice.objects.select_related("buyer").filter(pk=invoice_id).first()
+    if invoice is None or not invoice.number:
+        return 0
+    recipients = sorted(invoice.buyer.memberships.values_list("user__email", flat=True))
+    if not recipients:
+        return 0
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("[Spindle] Invoice %(number)s from %(seller)s") % {
+            "number": invoice.number,
+            "seller": invoice.seller_legal_name,
+        }
+        body = _(
+            "Invoice %(number)s is attached. Please pay by bank transfer by %(due)s quoting the payment "
+            "reference %(reference)s.\n\n%(url)s"
+        ) % {
+            "number": invoice.number,
+            "due": f"{invoice.due_at:%Y-%m-%d}",
+            "reference": invoice.payment_reference,
+            "url": f"{settings.SITE_URL}/billing/invoices/{invoice.pk}/",
+        }
+    message = EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    message.attach(f"{invoice.number}.pdf", render_invoice_pdf(invoice), "application/pdf")
+    message.send()
+    return len(recipients)
+
+
+@shared_task
+def mark_overdue_invoices() -> int:
+    from billing.services.invoices import mark_overdue
+
+    return mark_overdue()

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from billing import views
+
+app_name = "billing"
+
+urlpatterns = [
+    path("billing/", views.billing_home, name="home"),
+    path("billing/details/", views.billing_details, name="details"),
+    path("billing/statement.csv", views.provider_statement_csv, name="statement_csv"),
+    path("billing/invoices/<int:invoice_id>/", views.invoice_detail, name="invoice_detail"),
+    path("billing/invoices/<int:invoice_id>/pdf/", views.invoice_pdf, name="invoice_pdf"),
+    path("billing/invoices/<int:invoice_id>/fapiao/", views.invoice_fapiao, name="invoice_fapiao"),
+    path("billing/invoices/<int:invoice_id>/fapiao/upload/", views.invoice_fapiao_upload, name="invoice_fapiao_upload"),
+    path("billing/invoices/<int:invoice_id>/credit-note/", views.invoice_credit_note, name="invoice_credit_note"),
+    path("billing/trades/<int:trade_id>/invoice/", views.trade_invoice_issue, name="trade_invoice_issue"),
+    path("ops/payments/", views.ops_payments, name="ops_payments"),
+]

@@ -1,0 +1,286 @@
+"""Billing pages: the organisation's billing page (invoices received and issued, payments,
+invoicing details, the provider statement and its CSV), the invoice page with its PDF and
+fapiao, and the operator's payments page (record a bank transfer, trial balance).
+
+Invoices are fetched *with* the viewer's scope (selectors.invoice_access): another
+organisation's invoice, PDF or fapiao is a 404.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from billing import selectors
+from billing.forms import BankTransferForm, BuyerBillingProfileForm, CreditNoteForm, FapiaoForm
+from billing.models import BuyerBillingProfile, Invoice
+from billing.services import invoices as services
+from billing.services import payments
+from billing.services.ledger import trial_balance
+from marketplace.access import active_membership, operator_required, organisation_required, owner_required
+from marketplace.errors import DomainError
+from marketplace.selectors import trades as trade_selectors
+
+
+def _signed_in(view):
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return wrapper
+
+
+def _access(request, invoice_id: int) -> selectors.InvoiceAccess:
+    membership = active_membership(request)
+    access = selectors.invoice_access(
+        user=request.user, organisation=membership.organisation if membership else None, invoice_id=invoice_id
+    )
+    if access is None:
+        raise Http404
+    return access
+
+
+def _back(invoice_id: int):
+    return redirect("billing:invoice_detail", invoice_id=invoice_id)
+
+
+# --- the organisation's billing page --------------------------------------------------------------
+
+
+@organisation_required
+@require_GET
+def billing_home(request):
+    organisation = request.organisation
+    issued = list(selectors.invoices_issued(organisation)) if organisation.is_provider else []
+    context = {
+        "received": list(selectors.invoices_received(organisation)),
+        "payments": list(selectors.payments_of(organisation)),
+        "issued": issued,
+        "statement_totals": {
+            "net": sum((i.net for i in issued if i.status != Invoice.Status.VOID), start=0),
+            "commission": sum((i.commission for i in issued if i.status != Invoice.Status.VOID), start=0),
+            "share": sum((i.provider_share for i in issued if i.status != Invoice.Status.VOID), start=0),
+        },
+        "profile": BuyerBillingProfile.objects.filter(organisation=organisation).first(),
+        "is_owner": request.membership.is_owner,
+    }
+    return render(request, "billing/home.html", context)
+
+
+@owner_required
+@require_http_methods(["GET", "POST"])
+def billing_details(request):
+    profile = BuyerBillingProfile.objects.filter(organisation=request.organisation).first()
+    form = BuyerBillingProfileForm(request.POST or None, instance=profile)
+    if request.method == "POST":
+        if form.is_valid():
+            services.save_billing_profile(organisation=request.organisation, data=form.cleaned_data)
+            messages.success(request, _("Invoicing details saved. New invoices will carry them."))
+            return redirect("billing:home")
+        messages.error(request, _("Check the invoicing details."))
+    return render(request, "billing/details.html", {"form": form})
+
+
+@organisation_required
+@require_GET
+def provider_statement_csv(request):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="spindle-statement.csv"'
+    response.write("\ufeff")  # Excel opens UTF-8 (Chinese names) correctly with a BOM
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            _("Invoice"),
+            _("Issued"),
+            _("Buyer"),
+            _("Status"),
+            _("Currency"),
+            _("Net"),
+            _("VAT"),
+            _("Total"),
+            _("Commission"),
+            _("Net to you"),
+            _("Paid"),
+        ]
+    )
+    for invoice in selectors.invoices_issued(request.organisation).order_by("issued_at", "pk"):
+        writer.writerow(
+            [
+                invoice.number,
+                f"{invoice.issued_at:%Y-%m-%d}",
+                invoice.buyer_legal_name,
+                invoice.get_status_display(),
+                invoice.currency,
+                invoice.net,
+                invoice.vat,
+                invoice.gross,
+                invoice.commission,
+                invoice.provider_share,
+                invoice.paid,
+            ]
+        )
+    return response
+
+
+# --- an invoice ---------------------------------------------------------------------------------
+
+
+@_signed_in
+@require_GET
+def invoice_detail(request, invoice_id: int):
+    access = _access(request, invoice_id)
+    invoice = access.invoice
+    context = {
+        "access": access,
+        "invoice": invoice,
+        "lines": invoice.lines.all(),
+        "credit_notes": invoice.credit_notes.all(),
+        "payments": invoice.payments.all(),
+        "events": invoice.events.select_related("actor"),
+        "amount_due": services.amount_due(invoice),
+        "bank": settings.SPINDLE_PLATFORM_BANK,
+        "fapiao_form": FapiaoForm() if access.is_seller else None,
+        "credit_form": CreditNoteForm() if access.is_seller and invoice.is_open else None,
+        "accept_attribute": ".pdf,.png,.jpg,.jpeg,.webp,.tif,.tiff",
+    }
+    return render(request, "billing/invoice_detail.html", context)
+
+
+@_signed_in
+@require_GET
+def invoice_pdf(request, invoice_id: int):
+    from billing.pdf import render_invoice_pdf
+
+    invoice = _access(request, invoice_id).invoice
+    response = HttpResponse(render_invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@_signed_in
+@require_GET
+def invoice_fapiao(request, invoice_id: int):
+    invoice = _access(request, invoice_id).invoice
+    if not invoice.fapiao:
+        raise Http404
+    response = FileResponse(
+        invoice.fapiao.open("rb"),
+        as_attachment=request.GET.get("download") == "1",
+        filename=invoice.fapiao_name,
+        content_type=invoice.fapiao_type,
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
+
+
+@_signed_in
+@require_POST
+def invoice_fapiao_upload(request, invoice_id: int):
+    access = _access(request, invoice_id)
+    if not access.is_seller:
+        raise Http404
+    form = FapiaoForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("Choose the fapiao file to upload."))
+        return _back(invoice_id)
+    try:
+        services.upload_fapiao(invoice=access.invoice, upload=form.cleaned_data["file"], by=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Fapiao uploaded; the buyer can open it now."))
+    return _back(invoice_id)
+
+
+@_signed_in
+@require_POST
+def invoice_credit_note(request, invoice_id: int):
+    access = _access(request, invoice_id)
+    if not access.is_seller:
+        raise Http404
+    form = CreditNoteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give the reason for the credit note."))
+        return _back(invoice_id)
+    try:
+        note = services.issue_credit_note(invoice=access.invoice, reason=form.cleaned_data["reason"], by=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Credit note %(number)s issued.") % {"number": note.number})
+    return _back(invoice_id)
+
+
+@_signed_in
+@require_POST
+def trade_invoice_issue(request, trade_id: int):
+    """The provider issues the invoice of a completed trade (from the trade page)."""
+    membership = active_membership(request)
+    access = trade_selectors.trade_access(
+        user=request.user, organisation=membership.organisation if membership else None, trade_id=trade_id
+    )
+    if access is None or not access.is_provider:
+        raise Http404
+    try:
+        invoice = services.issue_invoice_for_trade(trade=access.trade, by=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("trade_detail", trade_id=trade_id)
+    messages.success(request, _("Invoice %(number)s issued and sent to the buyer.") % {"number": invoice.number})
+    return _back(invoice.pk)
+
+
+# --- operators ----------------------------------------------------------------------------------
+
+
+@operator_required
+@require_http_methods(["GET", "POST"])
+def ops_payments(request):
+    form = BankTransferForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        invoice = selectors.find_invoice_by_reference(data["reference"])
+        if invoice is None:
+            form.add_error("reference", _("No invoice has this payment reference or number."))
+        else:
+            try:
+                payment = payments.record_bank_transfer(
+                    invoice=invoice,
+                    amount=data["amount"],
+                    received_on=data["received_on"],
+                    bank_reference=data["bank_reference"],
+                    by=request.user,
+                )
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(
+                    request,
+                    _("Transfer recorded against %(number)s.") % {"number": payment.invoice.number},
+                )
+                return redirect(reverse("billing:ops_payments"))
+    if request.method == "POST":
+        messages.error(request, _("The transfer was not recorded."))
+    rows = selectors.trial_balance_rows()
+    currencies = sorted({row["currency"] for row in rows})
+    context = {
+        "form": form,
+        "open_invoices": selectors.open_invoices().order_by("due_at", "pk"),
+        "payments": selectors.recent_payments(),
+        "trial_rows": rows,
+        "trial_totals": [(currency, trial_balance(currency)) for currency in currencies],
+    }
+    return render(request, "billing/ops_payments.html", context, status=400 if request.method == "POST" else 200)
