@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from billing.models import JournalTransaction, LedgerAccount, Posting
+from billing.models import CreditNote, Invoice, InvoiceLine, JournalTransaction, LedgerAccount, Payment, Posting
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -39,3 +39,37 @@ class JournalTransactionAdmin(ReadOnlyAdmin):
     list_filter = ["kind"]
     search_fields = ["idempotency_key", "memo"]
     inlines = [PostingInline]
+
+
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    extra = 0
+    can_delete = False
+    readonly_fields = ["code", "description", "quantity", "unit", "unit_price", "amount", "rule"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    """Invoices change only through billing services (issue, credit note, payment)."""
+
+    list_display = ["number", "seller", "buyer", "status", "gross", "currency", "issued_at", "due_at", "paid_at"]
+    list_filter = ["status", "currency"]
+    search_fields = ["number", "payment_reference", "seller__name", "buyer__name"]
+    list_select_related = ["seller", "buyer"]
+    inlines = [InvoiceLineInline]
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(ReadOnlyAdmin):
+    list_display = ["number", "seller", "invoice", "gross", "currency", "issued_at"]
+    search_fields = ["number", "invoice__number"]
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ["invoice", "method", "amount", "currency", "received_on", "bank_reference", "recorded_by"]
+    list_filter = ["method", "currency"]
+    search_fields = ["bank_reference", "invoice__number", "invoice__payment_reference"]
