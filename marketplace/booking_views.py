@@ -119,9 +119,7 @@ def order_hold_confirm(request, order_id: int):
         return redirect("order_hold", order_id=access.order.pk)
     messages.success(
         request,
-        ngettext(
-            "Booking confirmed: trade #%(ids)s.", "Booking confirmed: %(count)s trades, #%(ids)s.", len(trades)
-        )
+        ngettext("Booking confirmed: trade #%(ids)s.", "Booking confirmed: %(count)s trades, #%(ids)s.", len(trades))
         % {"count": len(trades), "ids": ", #".join(str(t.pk) for t in trades)},
     )
     return redirect("trade_detail", trade_id=trades[0].pk)

@@ -20,9 +20,7 @@ urlpatterns = [
         name="order_match_run_status",
     ),
     path("orders/<int:order_id>/matches/compare/", match_views.order_match_compare, name="order_match_compare"),
-    path(
-        "orders/<int:order_id>/matches/<int:match_id>/book/", booking_views.order_match_book, name="order_match_book"
-    ),
+    path("orders/<int:order_id>/matches/<int:match_id>/book/", booking_views.order_match_book, name="order_match_book"),
     path("orders/<int:order_id>/matches/split/book/", booking_views.order_split_book, name="order_split_book"),
     path("orders/<int:order_id>/matches/rfq/", booking_views.order_match_rfq, name="order_match_rfq"),
     path("orders/<int:order_id>/hold/", booking_views.order_hold, name="order_hold"),

@@ -115,9 +115,7 @@ class BookingUsageRow:
     def can_report(self) -> bool:
         """A job report fits a booking that ran without telemetry and has no live report."""
         return (
-            self.link.booking.status in USAGE_STATUSES
-            and not self.measured_by_telemetry
-            and self.live_report is None
+            self.link.booking.status in USAGE_STATUSES and not self.measured_by_telemetry and self.live_report is None
         )
 
 

@@ -40,7 +40,9 @@ def _usage_event(trade: Trade, by: User, note: str, now: datetime) -> None:
 
 def _slot(link: TradeBooking) -> str:
     span = link.booking.span
-    return f"{link.resource.name} {timezone.localtime(span.lower):%Y-%m-%d %H:%M}–{timezone.localtime(span.upper):%H:%M}"
+    return (
+        f"{link.resource.name} {timezone.localtime(span.lower):%Y-%m-%d %H:%M}–{timezone.localtime(span.upper):%H:%M}"
+    )
 
 
 @transaction.atomic

@@ -201,7 +201,11 @@ def test_a_taken_slot_shows_the_next_options_and_writes_nothing(client_for, buye
     assert response.status_code == 409
     body = response.content.decode()
     assert f"That slot on {mill.name} was just taken — here are the next free options." in body
-    assert response.context["slot_taken"]["alternatives"] == [(soon(0), soon(2)), (soon(5), soon(7)), (soon(7), soon(9))]
+    assert response.context["slot_taken"]["alternatives"] == [
+        (soon(0), soon(2)),
+        (soon(5), soon(7)),
+        (soon(7), soon(9)),
+    ]
     assert "Run matching again to get a plan with these free times" in body
     assert _state() == before
 
@@ -214,9 +218,7 @@ def test_an_expired_hold_is_refused_and_writes_nothing(client_for, buyer_owner, 
     Booking.objects.filter(pk=booking.pk).update(hold_expires_at=timezone.now() - timedelta(seconds=1))
     before = _state()
 
-    response = client.post(
-        reverse("order_hold_confirm", args=[order.pk]), {"booking": [booking.pk]}, follow=True, **EN
-    )
+    response = client.post(reverse("order_hold_confirm", args=[order.pk]), {"booking": [booking.pk]}, follow=True, **EN)
 
     assert _messages(response) == ["The hold on this slot has expired; please book again."]
     assert "No slots are held for this order" in response.content.decode()
@@ -259,9 +261,7 @@ def test_only_the_buyer_of_an_open_order_books(client_for, buyer_owner, provider
         assert client_for(user).get(reverse("order_hold", args=[order.pk])).status_code == 404
     Order.objects.filter(pk=order.pk).update(status="cancelled")
     before = _state()
-    response = client_for(buyer_owner).post(
-        reverse("order_match_book", args=[order.pk, match.pk]), follow=True, **EN
-    )
+    response = client_for(buyer_owner).post(reverse("order_match_book", args=[order.pk, match.pk]), follow=True, **EN)
     assert _messages(response) == ["A Cancelled order cannot be booked or awarded."]
     assert _state() == before
 

@@ -176,7 +176,9 @@ def test_a_report_of_another_trade_is_404(client_for, trade, link, provider_owne
     other_order = order_of(buyer_org, title="Other")
     mill = mill_of(trade.provider)
     idle(mill, T, T + timedelta(hours=12))
-    other_links = services.book_plan(order=other_order, buyer_user=buyer_owner, slices=[(mill.pk, START, END, 20)], now=T)
+    other_links = services.book_plan(
+        order=other_order, buyer_user=buyer_owner, slices=[(mill.pk, START, END, 20)], now=T
+    )
     [other] = services.confirm_plan(
         order=other_order, buyer_user=buyer_owner, booking_ids=[other_links[0].booking_id], now=T
     )
