@@ -153,7 +153,7 @@ def test_the_buyer_disputes_with_a_reason(client_for, trade, link, provider_owne
     assert _messages(empty) == ["Say why you dispute the report."]
     assert _state() == before
 
-    client_for(buyer_owner).post(url, {field: "The counter photo shows 4 h"}, follow=True)
+    client_for(buyer_owner).post(url, {field: "The counter photo shows 4 h"}, follow=True, **EN)
     assert JobReport.objects.get().status == "disputed"
     assert TradeEvent.objects.filter(kind="usage").last().note == "Job report disputed: The counter photo shows 4 h"
 
