@@ -25,6 +25,8 @@ from marketplace.order_views import _access, _org_zone, _signed_in
 from marketplace.selectors import matching as selectors
 from marketplace.selectors.orders import OrderAccess
 from marketplace.services import matching as services
+from marketplace.services.quotes import rfq_max
+from marketplace.services.trades import AWARDABLE
 
 TERM_LABELS = {
     "price": gettext_lazy("price"),
@@ -63,6 +65,9 @@ def _results_context(access: OrderAccess, run: MatchRun | None) -> dict:
         "max_compare": selectors.MAX_COMPARE,
         "term_labels": TERM_LABELS,
         "zone": _org_zone(order),
+        # Booking and quotes from the matches: the buyer's organisation, while the order is open.
+        "can_book": access.is_buyer and order.status in AWARDABLE,
+        "rfq_max": rfq_max(),
     }
     if done is not None:
         context["cards"] = selectors.match_cards(done)

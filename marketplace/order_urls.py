@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from marketplace import match_views
+from marketplace import booking_views, match_views
 from marketplace import order_views as views
 
 urlpatterns = [
@@ -20,6 +20,12 @@ urlpatterns = [
         name="order_match_run_status",
     ),
     path("orders/<int:order_id>/matches/compare/", match_views.order_match_compare, name="order_match_compare"),
+    path("orders/<int:order_id>/matches/<int:match_id>/book/", booking_views.order_match_book, name="order_match_book"),
+    path("orders/<int:order_id>/matches/split/book/", booking_views.order_split_book, name="order_split_book"),
+    path("orders/<int:order_id>/matches/rfq/", booking_views.order_match_rfq, name="order_match_rfq"),
+    path("orders/<int:order_id>/hold/", booking_views.order_hold, name="order_hold"),
+    path("orders/<int:order_id>/hold/confirm/", booking_views.order_hold_confirm, name="order_hold_confirm"),
+    path("orders/<int:order_id>/hold/release/", booking_views.order_hold_release, name="order_hold_release"),
     path("orders/<int:order_id>/edit/<slug:step>/", views.order_wizard, name="order_wizard"),
     path("orders/<int:order_id>/cancel/", views.order_cancel, name="order_cancel"),
     path("orders/<int:order_id>/share/", views.order_share, name="order_share"),

@@ -259,6 +259,8 @@ SPINDLE_READINGS_WATERMARK_DAYS = env_int("SPINDLE_READINGS_WATERMARK_DAYS", 35)
 SPINDLE_READINGS_RATE_PER_MINUTE = env_int("SPINDLE_READINGS_RATE_PER_MINUTE", 60)
 SPINDLE_CLOCK_SKEW_WARN_S = env_int("SPINDLE_CLOCK_SKEW_WARN_S", 120)
 SPINDLE_USAGE_FINAL_AFTER_HOURS = env_int("SPINDLE_USAGE_FINAL_AFTER_HOURS", 48)
+# Usage of a trade's booking becomes final at the later of this and the trade's completion.
+SPINDLE_USAGE_FINALITY = "marketplace.selectors.trade_usage.usage_final_at"
 MQTT_HOST = env("MQTT_HOST", "127.0.0.1")
 MQTT_PORT = env_int("MQTT_PORT", 1883)
 MQTT_TOPIC = env("MQTT_TOPIC", "spindle/+/+/readings")

@@ -132,3 +132,29 @@ class SideFilterForm(forms.Form):
         choices=[("", _("All trades")), ("buyer", _("As buyer")), ("provider", _("As provider"))],
     )
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All")), *Trade.Status.choices])
+
+
+class JobReportForm(forms.Form):
+    """The provider's usage report for a booking on a machine without telemetry."""
+
+    run_hours = forms.DecimalField(
+        label=_("Run time (hours)"), min_value=0, max_digits=7, decimal_places=2, help_text=_("For example 6.5.")
+    )
+    parts = forms.IntegerField(label=_("Parts made"), min_value=0)
+    evidence = forms.FileField(
+        label=_("Evidence"),
+        required=False,
+        help_text=_("A photo of the machine's counter or a PDF log; checked by content, private to both parties."),
+        widget=forms.ClearableFileInput(attrs={"accept": drawings.ACCEPT_ATTRIBUTE}),
+    )
+    note = forms.CharField(label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    @property
+    def run_seconds(self) -> int:
+        return int(self.cleaned_data["run_hours"] * 3600)
+
+
+class JobReportDisputeForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why do you dispute it?"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )

@@ -17,6 +17,27 @@ urlpatterns = [
     path("trades/<int:trade_id>/bookings/<int:link_id>/move/", views.trade_reschedule, name="trade_reschedule"),
     path("trades/<int:trade_id>/bookings/<int:link_id>/no-show/", views.trade_no_show, name="trade_no_show"),
     path("trades/<int:trade_id>/review/", views.trade_review, name="trade_review"),
+    path(
+        "trades/<int:trade_id>/bookings/<int:link_id>/overrun/",
+        views.trade_overrun_approve,
+        name="trade_overrun_approve",
+    ),
+    path("trades/<int:trade_id>/bookings/<int:link_id>/job-report/", views.trade_job_report, name="trade_job_report"),
+    path(
+        "trades/<int:trade_id>/job-reports/<int:report_id>/confirm/",
+        views.trade_job_report_confirm,
+        name="trade_job_report_confirm",
+    ),
+    path(
+        "trades/<int:trade_id>/job-reports/<int:report_id>/dispute/",
+        views.trade_job_report_dispute,
+        name="trade_job_report_dispute",
+    ),
+    path(
+        "trades/<int:trade_id>/job-reports/<int:report_id>/evidence/",
+        views.trade_job_report_evidence,
+        name="trade_job_report_evidence",
+    ),
     path("orders/<int:order_id>/rfq/", views.order_rfq, name="order_rfq"),
     path("orders/<int:order_id>/quotes/", views.order_quotes, name="order_quotes"),
     path("quotes/<int:quote_id>/award/", views.quote_award, name="quote_award"),

@@ -7,7 +7,9 @@ organisation's trade, quote, message or file is a 404, and nothing is logged for
 
 from __future__ import annotations
 
+import mimetypes
 from datetime import timedelta
+from pathlib import PurePath
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -26,14 +28,18 @@ from marketplace.access import active_membership, organisation_required, provide
 from marketplace.errors import DomainError
 from marketplace.models import Order, Quote, Review, Trade
 from marketplace.selectors import reputation
+from marketplace.selectors import trade_usage as usage_selectors
 from marketplace.selectors import trades as selectors
 from marketplace.services import quotes as quote_services
+from marketplace.services import trade_usage as usage_services
 from marketplace.services import trades as services
 from marketplace.services.quotes import rfq_max
 from marketplace.trade_forms import (
     DeclineForm,
     DeliveryForm,
     InspectionForm,
+    JobReportDisputeForm,
+    JobReportForm,
     MessageForm,
     NoShowForm,
     QuoteForm,
@@ -156,12 +162,18 @@ def trade_detail(request, trade_id: int):
     now = timezone.now()
     bookings = list(selectors.trade_bookings(trade))
     reviewed = Review.objects.filter(trade=trade, author=access.organisation).exists() if access.is_party else True
+    usage_rows = usage_selectors.trade_usage(bookings, now=now)
+    for row in usage_rows:
+        row.report_form = JobReportForm(prefix=f"report-{row.link.pk}") if access.is_provider else None
+        live = row.live_report
+        row.dispute_form = JobReportDisputeForm(prefix=f"dispute-{live.pk}") if live and access.is_buyer else None
     context = {
         "access": access,
         "trade": trade,
         "events": trade.events.select_related("actor"),
         "actions": selectors.next_actions(trade, access.role),
         "bookings": bookings,
+        "usage_rows": usage_rows,
         "now": now,
         "thread": trade.messages.select_related("author", "organisation").prefetch_related("attachments"),
         "message_form": MessageForm(),
@@ -390,6 +402,115 @@ def trade_review(request, trade_id: int):
     else:
         messages.success(request, _("Thank you for your review."))
     return _back(trade_id, "reviews")
+
+
+# --- usage: overrun approval and job reports -------------------------------------------------
+
+
+@_signed_in
+@require_POST
+def trade_overrun_approve(request, trade_id: int, link_id: int):
+    access = _party(request, trade_id)
+    link = selectors.trade_booking_of(access, link_id)
+    if link is None:
+        raise Http404
+    try:
+        usage_services.approve_overrun(link=link, by=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Overrun approved."))
+    return _back(trade_id, "usage")
+
+
+def _job_report(request, trade_id: int, link_id: int):
+    access = _party(request, trade_id)
+    link = selectors.trade_booking_of(access, link_id)
+    if link is None:
+        raise Http404
+    if getattr(request, "upload_too_large", False):
+        messages.error(request, drawings.too_large_message())
+        return _back(trade_id, "usage")
+    form = JobReportForm(request.POST, request.FILES, prefix=f"report-{link.pk}")
+    if not form.is_valid():
+        messages.error(request, _("Give the run time in hours and the number of parts."))
+        return _back(trade_id, "usage")
+    try:
+        usage_services.submit_trade_job_report(
+            link=link,
+            by=request.user,
+            run_seconds=form.run_seconds,
+            parts=form.cleaned_data["parts"],
+            evidence=form.cleaned_data["evidence"],
+            note=form.cleaned_data["note"],
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Job report sent to the buyer."))
+    return _back(trade_id, "usage")
+
+
+trade_job_report = _with_upload_limit(_job_report)
+
+
+def _report_of(access, report_id: int):
+    report = usage_selectors.job_report_of(access.trade, report_id)
+    if report is None:
+        raise Http404
+    return report
+
+
+@_signed_in
+@require_POST
+def trade_job_report_confirm(request, trade_id: int, report_id: int):
+    access = _party(request, trade_id)
+    report = _report_of(access, report_id)
+    try:
+        usage_services.confirm_trade_job_report(trade=access.trade, report=report, by=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Job report confirmed."))
+    return _back(trade_id, "usage")
+
+
+@_signed_in
+@require_POST
+def trade_job_report_dispute(request, trade_id: int, report_id: int):
+    access = _party(request, trade_id)
+    report = _report_of(access, report_id)
+    form = JobReportDisputeForm(request.POST, prefix=f"dispute-{report.pk}")
+    if not form.is_valid():
+        messages.error(request, _("Say why you dispute the report."))
+        return _back(trade_id, "usage")
+    try:
+        usage_services.dispute_trade_job_report(
+            trade=access.trade, report=report, by=request.user, reason=form.cleaned_data["reason"]
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Job report disputed."))
+    return _back(trade_id, "usage")
+
+
+@_signed_in
+@require_GET
+def trade_job_report_evidence(request, trade_id: int, report_id: int):
+    access = _access(request, trade_id)
+    report = _report_of(access, report_id)
+    if not report.evidence:
+        raise Http404
+    # The stored name keeps the suffix the content check matched at upload.
+    suffix = PurePath(report.evidence.name).suffix.lower()
+    return _serve(
+        request,
+        access,
+        field_file=report.evidence,
+        name=f"job-report-{report.pk}{suffix}",
+        content_type=mimetypes.guess_type(f"x{suffix}")[0] or "application/octet-stream",
+    )
 
 
 # --- RFQs and quotes ------------------------------------------------------------------------

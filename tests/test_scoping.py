@@ -23,12 +23,15 @@ from capacity.models import (
     Certification,
     Device,
     IdleWindow,
+    JobReport,
+    JobReportEvent,
     ProviderPhoto,
     ProviderProfile,
     Resource,
     ResourcePhoto,
     ReviewEvent,
 )
+from capacity.services.metering import submit_job_report
 from marketplace.models import (
     RFQ,
     FileAccessLog,
@@ -97,6 +100,13 @@ ACCESS = {
     "order_match_run_status": ORG,
     "order_match_compare": ORG,
     "matched_order_list": ORG,
+    # booking from matches and quotes from matches: the order's buyer organisation only
+    "order_match_book": ORG,
+    "order_split_book": ORG,
+    "order_match_rfq": ORG,
+    "order_hold": ORG,
+    "order_hold_confirm": ORG,
+    "order_hold_release": ORG,
     "match_notification_settings": OWNER,
     # metering (device pages, usage, device ingestion signed by HMAC rather than a session)
     "capacity:device_list": ORG,
@@ -175,6 +185,11 @@ ACCESS = {
     "trade_reschedule": ORG,
     "trade_no_show": ORG,
     "trade_review": ORG,
+    "trade_overrun_approve": ORG,
+    "trade_job_report": ORG,
+    "trade_job_report_confirm": ORG,
+    "trade_job_report_dispute": ORG,
+    "trade_job_report_evidence": ORG,
     "order_rfq": ORG,
     "order_quotes": ORG,
     "quote_award": ORG,
@@ -259,6 +274,10 @@ def world(provider_org, provider_owner, provider_member, outsider, buyer_org, bu
         order=order, by=buyer_owner, upload=samples.upload("flange.pdf", samples.pdf())
     )
     match_run = MatchRun.objects.create(order=order, requested_by=buyer_owner, status=MatchRun.Status.QUEUED)
+    match = Match.objects.create(
+        run=match_run, order=order, resource=resource, provider=provider_org, rank=1, score=0.5,
+        price_total=100, currency="CNY", finish_at=timezone.now() + timedelta(days=4),
+    )  # fmt: skip
     # A trade between buyer_org and provider_org (on a listed mill), with a message and file,
     # and a quote of provider_org on an RFQ of buyer_org.
     mill = ResourceFactory(provider=provider_org)
@@ -276,6 +295,7 @@ def world(provider_org, provider_owner, provider_member, outsider, buyer_org, bu
         body="Revision B",
         uploads=[samples.upload("rev-b.pdf", samples.pdf())],
     )
+    report = submit_job_report(booking=link.booking, user=provider_owner, run_seconds=3600, parts=10)
     rfq = RFQ.objects.create(order=order, created_by=buyer_owner)
     rfq_invitation = RFQInvitation.objects.create(rfq=rfq, provider=provider_org)
     quote = Quote.objects.create(
@@ -303,6 +323,8 @@ def world(provider_org, provider_owner, provider_member, outsider, buyer_org, bu
         "trade_id": trade.pk,
         "attachment_id": message.attachments.get().pk,
         "link_id": link.pk,
+        "match_id": match.pk,
+        "report_id": report.pk,
         "quote_id": quote.pk,
         "rfq_invitation_id": rfq_invitation.pk,
         "device_id": device.pk,
@@ -359,7 +381,9 @@ def snapshot():
         list(TradeEvent.objects.order_by("pk").values_list("pk")),
         list(TradeMessage.objects.order_by("pk").values_list("pk")),
         list(TradeFileAccess.objects.order_by("pk").values_list("pk")),
-        list(TradeBooking.objects.order_by("pk").values_list("pk", "booking", "no_show_at")),
+        list(TradeBooking.objects.order_by("pk").values_list("pk", "booking", "no_show_at", "overrun_approved_at")),
+        list(JobReport.objects.order_by("pk").values_list("pk", "status")),
+        JobReportEvent.objects.count(),
         list(Booking.objects.order_by("pk").values_list("pk", "status")),
         list(Review.objects.order_by("pk").values_list("pk")),
         list(RFQ.objects.order_by("pk").values_list("pk", "status")),

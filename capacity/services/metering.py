@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from capacity.models import (
@@ -355,9 +356,20 @@ def _decimal(value: Fraction) -> Decimal:
     return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(MILLI, rounding=ROUND_HALF_EVEN)
 
 
-def usage_final_at(booking: Booking) -> datetime:
-    """When a booking's usage stops changing silently (trade completion joins this later)."""
-    return booking.span.upper + timedelta(hours=settings.SPINDLE_USAGE_FINAL_AFTER_HOURS)
+def usage_final_at(booking: Booking) -> datetime | None:
+    """When a booking's usage stops changing silently: its window's end + 48 h, or later where
+    the finality hook says so (settings.SPINDLE_USAGE_FINALITY, a dotted path called with the
+    booking and that default; the trade domain makes it the later of that and the trade's
+    completion). None: not known yet (the trade is still running). A hook rather than an
+    import keeps the supply app free of the trade domain."""
+    default = booking.span.upper + timedelta(hours=settings.SPINDLE_USAGE_FINAL_AFTER_HOURS)
+    hook = getattr(settings, "SPINDLE_USAGE_FINALITY", "")
+    return import_string(hook)(booking=booking, default=default) if hook else default
+
+
+def _is_final(booking: Booking, now: datetime) -> bool:
+    final_at = usage_final_at(booking)
+    return final_at is not None and now >= final_at
 
 
 def compute_booking_usage(*, booking: Booking, now: datetime | None = None) -> BookingUsage:
@@ -391,7 +403,7 @@ def compute_booking_usage(*, booking: Booking, now: datetime | None = None) -> B
         if usage is not None and usage.final:
             _adjust_final(usage, values, now=now, source=source)
             return usage
-        final = now >= usage_final_at(booking)
+        final = _is_final(booking, now)
         fields = {
             **values,
             "readings_count": measured.readings_count,
@@ -435,7 +447,8 @@ def recompute_usage_for_span(*, resource_id: int, start: datetime, end: datetime
 
 
 def finalise_due_usage(*, now: datetime | None = None) -> int:
-    """Make usage final for bookings whose finality time has passed (a periodic job)."""
+    """Make usage final for bookings whose finality time has passed (a periodic job). The window
+    end + 48 h narrows the candidates; the finality hook decides for each."""
     now = now or timezone.now()
     cutoff = now - timedelta(hours=settings.SPINDLE_USAGE_FINAL_AFTER_HOURS)
     due = (
@@ -445,6 +458,8 @@ def finalise_due_usage(*, now: datetime | None = None) -> int:
     )
     count = 0
     for booking in due:
+        if not _is_final(booking, now):
+            continue
         compute_booking_usage(booking=booking, now=now)
         count += 1
     return count

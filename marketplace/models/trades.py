@@ -305,12 +305,14 @@ TRANSITION_ROLES: dict[tuple[str, str], frozenset[str]] = {
 
 class TradeEvent(models.Model):
     """One change of a trade: a state transition (who, when, from, to, note), or a recorded
-    fact that does not change the state (a rescheduled booking, a no-show)."""
+    fact that does not change the state (a rescheduled booking, a no-show, usage approved or
+    reported)."""
 
     class Kind(models.TextChoices):
         TRANSITION = "transition", _("Status change")
         RESCHEDULE = "reschedule", _("Rescheduled")
         NO_SHOW = "no_show", _("No-show")
+        USAGE = "usage", _("Usage")
 
     trade = models.ForeignKey(Trade, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TRANSITION)
@@ -343,6 +345,11 @@ class TradeBooking(models.Model):
     held_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     no_show_at = models.DateTimeField(_("no-show recorded"), null=True, blank=True)
     no_show_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    # The buyer accepts run time measured outside the booked window (billed as overrun).
+    overrun_approved_at = models.DateTimeField(_("overrun approved"), null=True, blank=True)
+    overrun_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -136,6 +136,16 @@ def _estimate(resource: Resource, *, quantity: int, minutes: Decimal):
     return estimate(card, quantity=quantity, machine_minutes=minutes)
 
 
+def estimate_link(link: TradeBooking, resource: Resource):
+    """The price a plan slice is agreed at: the resource's rate card now, for the slice's quantity
+    and machine minutes (those the match priced, else the slot's length). The hold page shows
+    this same estimate before the buyer confirms."""
+    minutes = Decimal(link.price.get("machine_minutes") or 0) or Decimal(
+        int((link.booking.span.upper - link.booking.span.lower).total_seconds() // 60)
+    )
+    return _estimate(resource, quantity=link.quantity, minutes=minutes)
+
+
 def _material_share(order: Order, quantity: int) -> Decimal:
     """The material line of a trade: the order's material budget (provider-supplied material
     only), shared out by quantity when the order is split."""
@@ -336,10 +346,7 @@ def confirm_plan(*, order: Order, buyer_user: User, booking_ids: list[int], now:
         resource = resources[link.resource_id]
         link.resource = resource
         link.booking.status = Booking.Status.CONFIRMED
-        minutes = Decimal(link.price.get("machine_minutes") or 0) or Decimal(
-            int((link.booking.span.upper - link.booking.span.lower).total_seconds() // 60)
-        )
-        breakdown = _estimate(resource, quantity=link.quantity, minutes=minutes)
+        breakdown = estimate_link(link, resource)
         link.rate_card = rate_card_of(resource)
         link.price = price_dict(breakdown)
         link.save(update_fields=["rate_card", "price"])

@@ -20,3 +20,10 @@ def money(amount, currency=None):
     except InvalidOperation:
         return ""
     return format_money(value, currency or settings.SPINDLE_DEFAULT_CURRENCY)
+
+
+@register.filter
+def hours(seconds) -> str:
+    """Seconds as hours with at most two decimals: 23400 → "6.5"."""
+    value = (Decimal(seconds or 0) / 3600).quantize(Decimal("0.01"))
+    return format(value.normalize(), "f")
