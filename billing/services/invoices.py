@@ -82,8 +82,9 @@ def _payment_reference() -> str:
 
 def trade_usage(trade: Trade) -> Usage:
     """The final usage of ``trade``: booked vs measured run time over its bookings (final
-    BookingUsage plus later adjustments), overrun approved only when the trade's terms record the
-    approval, accepted parts from the inspection. Raises DomainError while any usage is open."""
+    BookingUsage plus later adjustments), overrun approved only where the buyer recorded the
+    approval per booking (TradeBooking.overrun_approved_at), accepted parts from the inspection.
+    Raises DomainError while any usage is open."""
     from capacity.models_metering import BookingUsage, UsageAdjustment
 
     links = list(trade.bookings.select_related("booking"))
@@ -100,19 +101,17 @@ def trade_usage(trade: Trade) -> Usage:
             )
     booked = sum(((link.booking.span.upper - link.booking.span.lower).total_seconds() for link in links), 0.0)
     run = sum((u.run_seconds for u in usages.values()), Decimal("0"))
-    overrun = sum((u.overrun_run_seconds for u in usages.values()), Decimal("0"))
-    adjustments = UsageAdjustment.objects.filter(booking_id__in=booking_ids).aggregate(
-        run=Sum("run_seconds"), overrun=Sum("overrun_run_seconds")
-    )
+    # Overrun is billed per booking, only where the buyer approved it on the trade page.
+    approved_ids = {link.booking_id for link in links if link.overrun_approved_at is not None}
+    approved = sum((u.overrun_run_seconds for b, u in usages.items() if b in approved_ids), Decimal("0"))
+    unapproved = sum((u.overrun_run_seconds for b, u in usages.items() if b not in approved_ids), Decimal("0"))
+    adjustments = UsageAdjustment.objects.filter(booking_id__in=booking_ids).aggregate(run=Sum("run_seconds"))
     run += adjustments["run"] or 0
-    overrun += adjustments["overrun"] or 0
-    approved = bool((trade.terms or {}).get("overrun_approved"))
-    overrun_seconds = max(int(overrun.to_integral_value()), 0)
     return Usage(
         booked_seconds=int(booked),
         measured_seconds=max(int(run.to_integral_value()), 0),
-        approved_overrun_seconds=overrun_seconds if approved else 0,
-        unapproved_overrun_seconds=0 if approved else overrun_seconds,
+        approved_overrun_seconds=max(int(approved.to_integral_value()), 0),
+        unapproved_overrun_seconds=max(int(unapproved.to_integral_value()), 0),
         accepted_parts=trade.accepted_quantity or 0,
     )
 

@@ -11,7 +11,7 @@ from billing.models import BuyerBillingProfile, CreditNote, Invoice, InvoiceEven
 from billing.services.invoices import amount_due, issue_credit_note, issue_invoice_for_trade, mark_overdue
 from billing.services.ledger import account_balance, ledger_account, trial_balance
 from marketplace.errors import DomainError
-from marketplace.models import Notification, Trade
+from marketplace.models import Notification
 from tests.billing.invoice_world import BUYER_TAX_ID, ISSUED_AT, SELLER_TAX_ID, completed_trade
 
 pytestmark = pytest.mark.django_db
@@ -89,8 +89,8 @@ def test_issuing_twice_returns_the_same_invoice(trade):
 
 
 def test_approved_overrun_is_billed(trade):
-    Trade.objects.filter(pk=trade.pk).update(terms={**trade.terms, "overrun_approved": True})
-    trade.refresh_from_db()
+    # The buyer approved the overrun of the trade's booking on the trade page.
+    trade.bookings.update(overrun_approved_at=ISSUED_AT)
     invoice = issue_invoice_for_trade(trade=trade, now=ISSUED_AT)
     assert list(invoice.lines.values_list("code", "quantity", "amount")) == [
         ("machine_hours", Decimal("2.0000"), Decimal("374.70")),
