@@ -20,7 +20,9 @@ def test_create_draft_then_edit_and_cancel(client, buyer_owner, buyer_org):
     patched = client.patch(f"{ORDERS}{order.pk}/", {"quantity": 250}, content_type="application/json", **headers)
     assert patched.status_code == 200
     assert patched.json()["quantity"] == 250
-    cancelled = client.post(f"{ORDERS}{order.pk}/cancel/", {"note": "postponed"}, content_type="application/json", **headers)
+    cancelled = client.post(
+        f"{ORDERS}{order.pk}/cancel/", {"note": "postponed"}, content_type="application/json", **headers
+    )
     assert cancelled.status_code == 200
     assert cancelled.json()["status"] == "cancelled"
 
