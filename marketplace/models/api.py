@@ -86,3 +86,6 @@ class IdempotencyRecord(models.Model):
                 condition=Q(api_key__isnull=False) | Q(user__isnull=False), name="idempotency_has_principal"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} ({self.key})"
