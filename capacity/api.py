@@ -3,6 +3,7 @@
 import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import permissions, viewsets
 
 from capacity.models import Category
@@ -25,6 +26,28 @@ class CategoryFilter(django_filters.FilterSet):
         return queryset.filter(Q(parent__code=value))
 
 
+CATEGORY_EXAMPLE = {
+    "code": "P0101",
+    "kind": "production",
+    "parent": "P01",
+    "name_zh": "数控铣削",
+    "name_en": "CNC milling",
+    "attributes": ["envelope_x_mm", "tolerance_mm"],
+}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List categories",
+        description="The capability taxonomy (kind → major → minor), public.",
+        examples=[OpenApiExample("Categories", value=[CATEGORY_EXAMPLE], response_only=True)],
+    ),
+    retrieve=extend_schema(
+        summary="Get a category",
+        description="One category by its code.",
+        examples=[OpenApiExample("Category", value=CATEGORY_EXAMPLE, response_only=True)],
+    ),
+)
 class CategoryViewSet(viewsets.ReadOnlyModelViewSet):
     """The capability taxonomy (kind → major → minor), public. One query, ordered by code."""
 

@@ -2,7 +2,9 @@
 
 from rest_framework.routers import DefaultRouter
 
+import marketplace.api.schema  # noqa: F401 — registers the OpenAPI security schemes
 from capacity.api import CategoryViewSet
+from marketplace.api import views
 
 
 class Router(DefaultRouter):
@@ -12,5 +14,12 @@ class Router(DefaultRouter):
 
 router = Router()
 router.register("categories", CategoryViewSet, basename="category")
+router.register("resources", views.ResourceViewSet, basename="resource")
+router.register("orders", views.OrderViewSet, basename="order")
+router.register("trades", views.TradeViewSet, basename="trade")
+router.register("bookings", views.BookingViewSet, basename="booking")
+router.register("quotes", views.QuoteViewSet, basename="quote")
+router.register("devices", views.DeviceViewSet, basename="device")
+router.register("usage", views.UsageViewSet, basename="usage")
 
 urlpatterns = router.urls

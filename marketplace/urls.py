@@ -2,7 +2,8 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from marketplace import match_views, views
+from marketplace import api_key_views, match_views, views
+from marketplace.api.docs import ApiDocs, ApiRedoc, ApiSchema
 
 # The admin's own login form would bypass allauth (and so MFA): route it through allauth.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -25,6 +26,11 @@ urlpatterns = [
     path("org/invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("notifications/", views.notifications, name="notifications"),
+    path("org/api-keys/", api_key_views.api_keys, name="api_keys"),
+    path("org/api-keys/<int:key_id>/revoke/", api_key_views.api_key_revoke, name="api_key_revoke"),
+    path("api/schema/", ApiSchema.as_view(), name="api_schema"),
+    path("api/docs/", ApiDocs.as_view(url_name="api_schema"), name="api_docs"),
+    path("api/redoc/", ApiRedoc.as_view(url_name="api_schema"), name="api_redoc"),
     path("api/v1/", include("marketplace.api_urls")),
     path("", include("marketplace.order_urls")),
     path("", include("marketplace.trade_urls")),

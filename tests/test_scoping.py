@@ -34,6 +34,7 @@ from capacity.models import (
 from capacity.services.metering import submit_job_report
 from marketplace.models import (
     RFQ,
+    ApiKey,
     FileAccessLog,
     Invitation,
     Match,
@@ -57,6 +58,7 @@ from marketplace.models import (
 )
 from marketplace.services import orders as order_services
 from marketplace.services import trades as trade_services
+from marketplace.services.api_keys import create_api_key
 from tests import samples
 from tests.factories import OrderFactory, ProviderProfileFactory, ResourceFactory
 
@@ -128,6 +130,32 @@ ACCESS = {
     "api-root": LOGIN,
     "category-list": PUBLIC,
     "category-detail": PUBLIC,
+    "api_schema": PUBLIC,
+    "api_docs": PUBLIC,
+    "api_redoc": PUBLIC,
+    # resources are readable by anyone (the catalogue); writes are covered by test_api_permissions
+    "resource-list": PUBLIC,
+    "resource-detail": PUBLIC,
+    "resource-availability": PUBLIC,
+    "order-list": ORG,
+    "order-detail": ORG,
+    "order-submit": ORG,
+    "order-cancel": ORG,
+    "order-files": ORG,
+    "order-matches": ORG,
+    "trade-list": ORG,
+    "trade-detail": ORG,
+    "trade-transition": ORG,
+    "booking-list": ORG,
+    "booking-detail": ORG,
+    "quote-list": ORG,
+    "quote-detail": ORG,
+    "device-list": ORG,
+    "device-detail": ORG,
+    "usage-list": ORG,
+    "usage-detail": ORG,
+    "api_keys": OWNER,
+    "api_key_revoke": OWNER,
     # provider workspace
     "capacity:workspace_profile": ORG,
     "capacity:workspace_profile_cities": ORG,
@@ -213,7 +241,7 @@ ACCESS = {
 LIBRARY_NAMESPACES = ("admin",)
 LIBRARY_MODULES = ("allauth.", "django.contrib.admin")
 
-REFUSED = {403, 404, 405}
+REFUSED = {401, 403, 404, 405}  # 401: the API answers anonymous requests so
 
 
 def project_routes():
@@ -251,6 +279,7 @@ def world(provider_org, provider_owner, provider_member, outsider, buyer_org, bu
         organisation=provider_org, email="newcomer@provider.example", invited_by=provider_owner
     )
     Notification.objects.create(user=provider_owner, kind="test", title="Private to the owner")
+    api_key, _raw = create_api_key(organisation=provider_org, by=provider_owner, name="ERP", scope="read_write")
     profile = ProviderProfileFactory(organisation=provider_org, status=ProviderProfile.Status.PENDING)
     certification = Certification.objects.create(
         profile=profile,
@@ -344,6 +373,7 @@ def world(provider_org, provider_owner, provider_member, outsider, buyer_org, bu
         "photo_id": provider_photo.pk,
         "kind": "licence",
         "file_id": profile.pk,
+        "key_id": api_key.pk,
         # public routes (any value will do)
         "pk": resource.pk,
         "slug": provider_org.slug,
@@ -397,6 +427,7 @@ def snapshot():
         list(Payment.objects.order_by("pk").values_list("pk")),
         list(BuyerBillingProfile.objects.order_by("pk").values_list("pk", "legal_name", "tax_id")),
         JournalTransaction.objects.count(),
+        list(ApiKey.objects.order_by("pk").values_list("pk", "revoked_at")),
     )
 
 

@@ -13,6 +13,7 @@ from marketplace.models.accounts import (
     _invitation_expiry,
     _invitation_token,
 )
+from marketplace.models.api import ApiKey, IdempotencyRecord
 from marketplace.models.matching import Match, MatchingWeights, MatchNotice, MatchNotificationPreference, MatchRun
 from marketplace.models.orders import (
     ALLOWED_TRANSITIONS,
@@ -44,7 +45,9 @@ __all__ = [
     "RFQ",
     "TRADE_TRANSITIONS",
     "TRANSITION_ROLES",
+    "ApiKey",
     "FileAccessLog",
+    "IdempotencyRecord",
     "Invitation",
     "Match",
     "MatchNotice",
