@@ -21,5 +21,6 @@ router.register("bookings", views.BookingViewSet, basename="booking")
 router.register("quotes", views.QuoteViewSet, basename="quote")
 router.register("devices", views.DeviceViewSet, basename="device")
 router.register("usage", views.UsageViewSet, basename="usage")
+router.register("invoices", views.InvoiceViewSet, basename="invoice")
 
 urlpatterns = router.urls

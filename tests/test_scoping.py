@@ -154,6 +154,9 @@ ACCESS = {
     "device-detail": ORG,
     "usage-list": ORG,
     "usage-detail": ORG,
+    "invoice-list": ORG,
+    "invoice-detail": ORG,
+    "invoice-pdf": ORG,
     "api_keys": OWNER,
     "api_key_revoke": OWNER,
     # provider workspace

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from billing.models import Invoice, InvoiceLine
 from capacity.models import BookingUsage, Category, Device, Material, Measurand, Resource
 from marketplace.models import Match, MatchRun, Order, OrderFile, Quote, RFQInvitation, Trade, TradeBooking
 from marketplace.services.orders import ORDER_FIELDS
@@ -293,5 +294,40 @@ class UsageSerializer(serializers.ModelSerializer):
             "computed_at",
             "final",
             "finalised_at",
+        ]
+        read_only_fields = fields
+
+
+class InvoiceLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InvoiceLine
+        fields = ["code", "description", "quantity", "unit", "unit_price", "amount", "rule"]
+        read_only_fields = fields
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    lines = InvoiceLineSerializer(many=True, read_only=True)
+    seller = serializers.CharField(source="seller.slug", read_only=True)
+    buyer = serializers.CharField(source="buyer.slug", read_only=True)
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id",
+            "number",
+            "status",
+            "trade",
+            "seller",
+            "buyer",
+            "currency",
+            "lines",
+            "net",
+            "vat_rate",
+            "vat",
+            "gross",
+            "payment_reference",
+            "issued_at",
+            "due_at",
+            "paid_at",
         ]
         read_only_fields = fields

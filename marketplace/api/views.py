@@ -11,12 +11,14 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from billing.models import Invoice
 from capacity.filters import CatalogueFilter
 from capacity.models import BookingUsage, Device, IdleWindow, Resource
 from capacity.selectors import catalogue
@@ -650,3 +652,79 @@ class UsageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organisatio
             booking__trade_link__trade__provider=self.organisation
         )
         return BookingUsage.objects.filter(mine).select_related("booking__trade_link")
+
+
+INVOICE_EXAMPLE = {
+    "id": 12,
+    "number": "SZJG-2026-000012",
+    "status": "issued",
+    "trade": 7,
+    "seller": "suzhou-jinggong",
+    "buyer": "hangzhou-qiming",
+    "currency": "CNY",
+    "lines": [
+        {
+            "code": "machine_hours",
+            "description": "Machine-hours (measured 21.92 h, booked 24 h)",
+            "quantity": "22.0000",
+            "unit": "h",
+            "unit_price": "180.00",
+            "amount": "3960.00",
+            "rule": "ceiling_15min+half_up",
+        }
+    ],
+    "net": "4200.00",
+    "vat_rate": "0.1300",
+    "vat": "546.00",
+    "gross": "4746.00",
+    "payment_reference": "SPD8K2M4Q7",
+    "issued_at": "2026-12-09T10:00:00+08:00",
+    "due_at": "2027-01-08T10:00:00+08:00",
+    "paid_at": None,
+}
+
+
+@extend_schema_view(
+    list=doc(
+        "List invoices",
+        "Invoices your organisation issued (as provider) or received (as buyer), newest first.",
+        [ex("Page", {**PAGE, "results": [INVOICE_EXAMPLE]})],
+    ),
+    retrieve=doc(
+        "Get an invoice", "One of your organisation's invoices with its lines.", [ex("Invoice", INVOICE_EXAMPLE)]
+    ),
+    pdf=doc(
+        "Download an invoice as PDF",
+        "The bilingual invoice PDF (application/pdf).",
+        [],
+        responses={
+            (200, "application/pdf"): OpenApiResponse(
+                response=OpenApiTypes.BINARY, examples=[ex("PDF file", "%PDF-1.4 … (binary)")]
+            )
+        },
+    ),
+)
+class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrganisationScoped):
+    queryset = Invoice.objects.none()  # the schema's model; get_queryset scopes
+    serializer_class = s.InvoiceSerializer
+    filterset_fields = ["status", "currency"]
+
+    def get_queryset(self):
+        mine = Q(seller=self.organisation) | Q(buyer=self.organisation)
+        return (
+            Invoice.objects.filter(mine)
+            .exclude(status=Invoice.Status.DRAFT)
+            .select_related("seller", "buyer")
+            .prefetch_related("lines")
+        )
+
+    @action(detail=True, methods=["get"])
+    def pdf(self, request, pk=None):
+        from django.http import HttpResponse
+
+        from billing.pdf import render_invoice_pdf
+
+        invoice = self.get_object()
+        response = HttpResponse(render_invoice_pdf(invoice), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{invoice.number or invoice.pk}.pdf"'
+        return response

@@ -24,6 +24,7 @@ ENDPOINTS = [
     ("get", "/api/v1/trades/", 200, 200, 401, 403),
     ("get", "/api/v1/bookings/", 200, 200, 401, 403),
     ("get", "/api/v1/usage/", 200, 200, 401, 403),
+    ("get", "/api/v1/invoices/", 200, 200, 401, 403),
     ("get", "/api/v1/quotes/", 403, 200, 401, 403),
     ("get", "/api/v1/devices/", 403, 200, 401, 403),
     ("get", "/api/v1/resources/", 200, 200, 200, 200),
