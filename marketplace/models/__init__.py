@@ -14,6 +14,7 @@ from marketplace.models.accounts import (
     _invitation_token,
 )
 from marketplace.models.matching import Match, MatchingWeights, MatchNotice, MatchNotificationPreference, MatchRun
+from marketplace.models.ops import AuditEntry, CertificateNotice, OrganisationSuspension, TradeFlag
 from marketplace.models.orders import (
     ALLOWED_TRANSITIONS,
     FileAccessLog,
@@ -40,6 +41,10 @@ from marketplace.models.trades import (
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "AuditEntry",
+    "CertificateNotice",
+    "OrganisationSuspension",
+    "TradeFlag",
     "INVITATION_VALIDITY",
     "RFQ",
     "TRADE_TRANSITIONS",
