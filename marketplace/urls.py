@@ -29,5 +29,6 @@ urlpatterns = [
     path("", include("marketplace.order_urls")),
     path("", include("marketplace.trade_urls")),
     path("", include("capacity.urls")),
+    path("ops/", include("marketplace.ops_urls")),
     path("admin/", admin.site.urls),
 ]

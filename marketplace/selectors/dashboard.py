@@ -221,3 +221,7 @@ def unmet_demand() -> list[tuple[str, str, int]]:
     )
     names = {c.code: c.name for c in Category.objects.filter(code__in=[code for code, _n in rows])}
     return [(code, names.get(code, code), n) for code, n in rows]
+
+
+def default_currency() -> str:
+    return settings.SPINDLE_DEFAULT_CURRENCY
