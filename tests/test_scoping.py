@@ -49,8 +49,10 @@ from marketplace.models import (
     TradeBooking,
     TradeEvent,
     TradeFileAccess,
+    TradeFlag,
     TradeMessage,
 )
+from marketplace.models.ops import AuditEntry, OrganisationSuspension
 from marketplace.services import orders as order_services
 from marketplace.services import trades as trade_services
 from tests import samples
@@ -154,6 +156,19 @@ ACCESS = {
     "capacity:ops_listing_approve": OPERATOR,
     "capacity:ops_listing_reject": OPERATOR,
     "capacity:ops_file": OPERATOR,
+    # the operator console (marketplace.ops_views)
+    "ops_home": OPERATOR,
+    "ops_flags": OPERATOR,
+    "ops_flag_resolve": OPERATOR,
+    "ops_disputes": OPERATOR,
+    "ops_dispute": OPERATOR,
+    "ops_dispute_resolve": OPERATOR,
+    "ops_organisations": OPERATOR,
+    "ops_organisation": OPERATOR,
+    "ops_organisation_suspend": OPERATOR,
+    "ops_organisation_lift": OPERATOR,
+    "ops_audit": OPERATOR,
+    "ops_dashboard": OPERATOR,
     # availability calendar and utilisation (capacity.views.calendar)
     "capacity:resource_calendar": ORG,
     "capacity:resource_exception_add": ORG,
@@ -277,7 +292,10 @@ def world(provider_org, provider_owner, provider_member, outsider, buyer_org, bu
         slot_end=start + timedelta(hours=6),
         valid_until=start,
     )
+    flag = TradeFlag.objects.create(trade=trade, kind=TradeFlag.Kind.PRICE_OUTLIER)
     return {
+        "flag_id": flag.pk,
+        "organisation_id": provider_org.pk,
         "trade_id": trade.pk,
         "attachment_id": message.attachments.get().pk,
         "link_id": link.pk,
@@ -346,6 +364,9 @@ def snapshot():
         list(MatchRun.objects.order_by("pk").values_list("pk", "status", "progress")),
         list(Match.objects.order_by("pk").values_list("pk")),
         list(MatchNotificationPreference.objects.order_by("pk").values_list("pk", "mode")),
+        list(TradeFlag.objects.order_by("pk").values_list("pk", "resolved_at")),
+        list(OrganisationSuspension.objects.order_by("pk").values_list("pk", "lifted_at")),
+        list(AuditEntry.objects.order_by("pk").values_list("pk")),
     )
 
 

@@ -218,7 +218,11 @@ def _raise_flags(kind: str, found: list[tuple[int, dict]], now: datetime) -> lis
     )
     new = [TradeFlag(trade_id=pk, kind=kind, details=d, created_at=now) for pk, d in found if pk not in existing]
     # ignore_conflicts: a concurrent run raising the same open flag is stopped by the constraint.
-    return TradeFlag.objects.bulk_create(new, ignore_conflicts=True)
+    # (With ignore_conflicts PostgreSQL returns no ids, so the raised rows are read back.)
+    TradeFlag.objects.bulk_create(new, ignore_conflicts=True)
+    return list(
+        TradeFlag.objects.filter(kind=kind, trade_id__in=[f.trade_id for f in new], created_at=now).order_by("pk")
+    )
 
 
 @transaction.atomic
