@@ -69,9 +69,7 @@ def test_large_first_order_of_a_new_buyer(settings):
 
 def test_three_cancellations_by_one_party_in_thirty_days():
     flaky, steady = buyer(), buyer()
-    cancelled = [
-        cancel(make_trade(buyer_org=flaky), by=flaky, at=NOW - timedelta(days=days)) for days in (20, 10, 1)
-    ]
+    cancelled = [cancel(make_trade(buyer_org=flaky), by=flaky, at=NOW - timedelta(days=days)) for days in (20, 10, 1)]
     # Two recent ones and one 31 days ago: below the limit.
     cancel(make_trade(buyer_org=steady), by=steady, at=NOW - timedelta(days=31))
     cancel(make_trade(buyer_org=steady), by=steady, at=NOW - timedelta(days=3))
