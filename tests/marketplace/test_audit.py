@@ -6,7 +6,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
-from marketplace.models import AuditEntry, Organisation, OrderEvent, Trade, TradeFlag
+from marketplace.models import AuditEntry, OrderEvent, Organisation, Trade, TradeFlag
 from marketplace.selectors.audit import audit_trail
 from marketplace.services import ops
 from tests.factories import OrderFactory, ProviderProfileFactory, ResourceFactory
