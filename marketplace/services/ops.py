@@ -286,7 +286,7 @@ def resolve_dispute(*, trade: Trade, by: User, decision: str, note: str, now: da
         raise DomainError(_("Choose a decision."), code="decision")
     note = _require_note(note, _("Explain the decision: both parties will see it."))
     now = now or timezone.now()
-    full_note = f"{decision_label(decision)}. {note}"
+    full_note = f"{decision_label(decision)} — {note}"
     before = trade.status
     trade = transition_trade(trade=trade, to=Trade.Status.RESOLVED, by=by, note=full_note, as_role="operator", now=now)
     record_audit(

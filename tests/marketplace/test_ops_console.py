@@ -84,14 +84,16 @@ def test_dispute_is_resolved_with_a_decision_and_both_parties_hear(client_for, o
     trade.refresh_from_db()
     assert trade.status == Trade.Status.DISPUTED
     response = client.post(
-        reverse("ops_dispute_resolve", args=[trade.pk]), {"decision": "redo", "note": "Six flanges out of tolerance."}
+        reverse("ops_dispute_resolve", args=[trade.pk]),
+        {"decision": "redo", "note": "Six flanges out of tolerance."},
+        HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 302
     trade.refresh_from_db()
     assert trade.status == Trade.Status.RESOLVED
     event = TradeEvent.objects.filter(trade=trade).order_by("pk").last()
     assert (event.from_status, event.to_status, event.actor) == ("disputed", "resolved", operator)
-    assert event.note == "Redo: the provider makes the rejected parts again. Six flanges out of tolerance."
+    assert event.note == "Redo: the provider makes the rejected parts again — Six flanges out of tolerance."
     notified = set(Notification.objects.filter(kind="trade_resolved").values_list("user__email", flat=True))
     assert notified == {provider_owner.email, buyer_owner.email}
 

@@ -160,3 +160,13 @@ def test_resolving_needs_a_note_and_an_operator(operator, provider_owner):
         ops.resolve_flag(flag=flag, by=provider_owner, note="fine")
     flag.refresh_from_db()
     assert flag.resolved_at is None
+
+
+def test_a_new_trade_is_checked_once_it_commits(settings, django_capture_on_commit_callbacks, buyer_owner, buyer_org):
+    from tests.marketplace.trade_world import book, mill_of, order_of
+
+    settings.SPINDLE_FLAG_FIRST_TRADE_AMOUNT = "1.00"
+    mill = mill_of(ResourceFactory().provider)
+    with django_capture_on_commit_callbacks(execute=True):
+        trade = book(order_of(buyer_org), buyer_owner, mill)
+    assert flags(K.LARGE_FIRST_ORDER) == [trade.pk]
