@@ -215,6 +215,17 @@ CELERY_BEAT_SCHEDULE["send-match-digests"] = {
     "schedule": crontab(hour=8, minute=0),
 }
 
+# Operator console: hourly trade flags and the daily certificate-expiry job (marketplace.services.ops).
+SPINDLE_FLAG_FIRST_TRADE_AMOUNT = env("SPINDLE_FLAG_FIRST_TRADE_AMOUNT", "50000.00")
+CELERY_BEAT_SCHEDULE["flag-trades"] = {
+    "task": "marketplace.tasks.flag_trades",
+    "schedule": crontab(minute=15),
+}
+CELERY_BEAT_SCHEDULE["certificate-expiry"] = {
+    "task": "marketplace.tasks.process_certificate_expiry",
+    "schedule": crontab(hour=6, minute=30),
+}
+
 # --- Stripe (payments land with the billing issue).
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY")

@@ -72,3 +72,19 @@ def send_match_digests() -> int:
     from marketplace.services import matching
 
     return matching.send_match_digests()
+
+
+@shared_task
+def flag_trades() -> int:
+    """Hourly, and after each new trade commits: raise the automatic trade flags."""
+    from marketplace.services import ops
+
+    return len(ops.flag_trades())
+
+
+@shared_task
+def process_certificate_expiry() -> dict:
+    """Daily: warn of certificates expiring soon, withdraw the claims of expired ones."""
+    from marketplace.services import ops
+
+    return ops.process_certificate_expiry()

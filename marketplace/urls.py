@@ -36,5 +36,6 @@ urlpatterns = [
     path("", include("marketplace.trade_urls")),
     path("", include("capacity.urls")),
     path("", include("billing.urls")),
+    path("ops/", include("marketplace.ops_urls")),
     path("admin/", admin.site.urls),
 ]

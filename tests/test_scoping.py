@@ -54,8 +54,10 @@ from marketplace.models import (
     TradeBooking,
     TradeEvent,
     TradeFileAccess,
+    TradeFlag,
     TradeMessage,
 )
+from marketplace.models.ops import AuditEntry, OrganisationSuspension
 from marketplace.services import orders as order_services
 from marketplace.services import trades as trade_services
 from marketplace.services.api_keys import create_api_key
@@ -196,6 +198,19 @@ ACCESS = {
     "capacity:ops_listing_approve": OPERATOR,
     "capacity:ops_listing_reject": OPERATOR,
     "capacity:ops_file": OPERATOR,
+    # the operator console (marketplace.ops_views)
+    "ops_home": OPERATOR,
+    "ops_flags": OPERATOR,
+    "ops_flag_resolve": OPERATOR,
+    "ops_disputes": OPERATOR,
+    "ops_dispute": OPERATOR,
+    "ops_dispute_resolve": OPERATOR,
+    "ops_organisations": OPERATOR,
+    "ops_organisation": OPERATOR,
+    "ops_organisation_suspend": OPERATOR,
+    "ops_organisation_lift": OPERATOR,
+    "ops_audit": OPERATOR,
+    "ops_dashboard": OPERATOR,
     # availability calendar and utilisation (capacity.views.calendar)
     "capacity:resource_calendar": ORG,
     "capacity:resource_exception_add": ORG,
@@ -350,8 +365,11 @@ def world(provider_org, provider_owner, provider_member, outsider, buyer_org, bu
         trade=completed_trade(provider_org, provider_owner, buyer_org, buyer_owner), now=ISSUED_AT
     )
     upload_fapiao(invoice=invoice, upload=samples.upload("fapiao.pdf", samples.pdf()), by=provider_owner)
+    flag = TradeFlag.objects.create(trade=trade, kind=TradeFlag.Kind.PRICE_OUTLIER)
     return {
         "invoice_id": invoice.pk,
+        "flag_id": flag.pk,
+        "organisation_id": provider_org.pk,
         "trade_id": trade.pk,
         "attachment_id": message.attachments.get().pk,
         "link_id": link.pk,
@@ -431,6 +449,9 @@ def snapshot():
         list(BuyerBillingProfile.objects.order_by("pk").values_list("pk", "legal_name", "tax_id")),
         JournalTransaction.objects.count(),
         list(ApiKey.objects.order_by("pk").values_list("pk", "revoked_at")),
+        list(TradeFlag.objects.order_by("pk").values_list("pk", "resolved_at")),
+        list(OrganisationSuspension.objects.order_by("pk").values_list("pk", "lifted_at")),
+        list(AuditEntry.objects.order_by("pk").values_list("pk")),
     )
 
 

@@ -15,6 +15,7 @@ from marketplace.models.accounts import (
 )
 from marketplace.models.api import ApiKey, IdempotencyRecord
 from marketplace.models.matching import Match, MatchingWeights, MatchNotice, MatchNotificationPreference, MatchRun
+from marketplace.models.ops import AuditEntry, CertificateNotice, OrganisationSuspension, TradeFlag
 from marketplace.models.orders import (
     ALLOWED_TRANSITIONS,
     FileAccessLog,
@@ -46,6 +47,8 @@ __all__ = [
     "TRADE_TRANSITIONS",
     "TRANSITION_ROLES",
     "ApiKey",
+    "AuditEntry",
+    "CertificateNotice",
     "FileAccessLog",
     "IdempotencyRecord",
     "Invitation",
@@ -62,6 +65,7 @@ __all__ = [
     "OrderFile",
     "OrderShare",
     "Organisation",
+    "OrganisationSuspension",
     "Quote",
     "RFQInvitation",
     "Review",
@@ -70,6 +74,7 @@ __all__ = [
     "TradeBooking",
     "TradeEvent",
     "TradeFileAccess",
+    "TradeFlag",
     "TradeMessage",
     "User",
     "UserManager",

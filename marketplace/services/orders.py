@@ -35,6 +35,7 @@ from marketplace.models import (
     User,
 )
 from marketplace.services.accounts import notify_organisation
+from marketplace.services.ops import check_not_suspended
 
 MAX_FILES_PER_ORDER = 30
 
@@ -119,6 +120,7 @@ def create_order(*, buyer: Organisation, by: User, fields: dict[str, Any], now: 
     _require_member(buyer, by)
     if not buyer.is_buyer:
         raise PermissionDeniedError(_("Only buyer organisations can place orders."))
+    check_not_suspended(buyer)
     _check_fields(fields)
     now = now or timezone.now()
     order = Order(buyer=buyer, created_by=by, status=Order.Status.DRAFT, currency=buyer.currency or "CNY")
@@ -211,6 +213,7 @@ def submit_order(*, order: Order, by: User, now: datetime | None = None) -> Orde
     _require_member(order.buyer, by)
     now = now or timezone.now()
     locked = Order.objects.select_for_update().get(pk=order.pk)
+    check_not_suspended(locked.buyer_id)
     if locked.status != Order.Status.DRAFT:
         raise DomainError(_("Only a draft order can be submitted."), code="not_draft")
     problems = order_problems(locked, now=now)

@@ -32,6 +32,7 @@ from marketplace.models import (
     User,
 )
 from marketplace.services.accounts import notify_organisation
+from marketplace.services.ops import check_not_suspended
 from marketplace.services.trades import (
     AWARDABLE,
     _award_order,
@@ -211,6 +212,7 @@ def award_quote(*, quote: Quote, by: User, now: datetime | None = None) -> Trade
     now = now or timezone.now()
     order = Order.objects.select_for_update().select_related("buyer").get(pk=quote.rfq.order_id)
     _check_buyer(order, by)
+    check_not_suspended(order.buyer_id)
     quote = Quote.objects.select_for_update().select_related("rfq", "provider", "resource").get(pk=quote.pk)
     if quote.is_expired(now):
         raise DomainError(

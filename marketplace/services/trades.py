@@ -45,6 +45,7 @@ from marketplace.models import (
 )
 from marketplace.models.trades import BUYER, OPERATOR, PROVIDER
 from marketplace.services.accounts import notify_organisation
+from marketplace.services.ops import check_not_suspended
 from marketplace.services.orders import transition_order
 
 # Orders a plan may be booked for or an RFQ awarded on.
@@ -242,6 +243,7 @@ def _create_trade(
     trade.save()
     TradeBooking.objects.filter(pk__in=[link.pk for link in links]).update(trade=trade)
     TradeEvent.objects.create(trade=trade, actor=by, from_status="", to_status=trade.status, at=now)
+    transaction.on_commit(_enqueue_flag_trades)
     _notify_party(
         trade,
         provider_id,
@@ -250,6 +252,12 @@ def _create_trade(
         % {"id": trade.pk, "buyer": order.buyer.name, "title": order.title},
     )
     return trade
+
+
+def _enqueue_flag_trades() -> None:
+    from marketplace.tasks import flag_trades
+
+    flag_trades.delay()
 
 
 def _award_order(order: Order, by: User, now: datetime, note: str) -> None:
@@ -285,6 +293,7 @@ def book_plan(
     now = now or timezone.now()
     pieces = [piece if isinstance(piece, PlanSlice) else PlanSlice(*piece) for piece in slices]
     _check_buyer(order, buyer_user)
+    check_not_suspended(order.buyer_id)
     _check_awardable(order)
     for piece in pieces:
         if piece.quantity < 1:
