@@ -3,12 +3,14 @@ from django.contrib import admin
 from capacity.models import (
     AvailabilityException,
     AvailabilityRule,
+    Booking,
     Category,
     Certification,
     Material,
     Measurand,
     ProviderProfile,
     Resource,
+    ReviewEvent,
     SpecAttribute,
 )
 
@@ -122,3 +124,37 @@ class BookingUsageAdmin(admin.ModelAdmin):
 
 admin.site.register(UsageAdjustment)
 admin.site.register(JobReport)
+
+
+@admin.register(Booking)
+class BookingAdmin(admin.ModelAdmin):
+    """Bookings change only through the booking service (locks, exclusion constraint)."""
+
+    list_display = ["resource", "span", "status", "hold_expires_at", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["resource__name", "resource__provider__name"]
+    list_select_related = ["resource"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReviewEvent)
+class ReviewEventAdmin(admin.ModelAdmin):
+    list_display = ["subject_type", "subject_id", "from_status", "to_status", "actor", "created_at"]
+    list_filter = ["subject_type", "to_status"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

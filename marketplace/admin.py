@@ -3,13 +3,22 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.models import (
+    ApiKey,
+    AuditEntry,
     FileAccessLog,
     Invitation,
+    MatchRun,
     Membership,
     Notification,
     Order,
     OrderEvent,
     Organisation,
+    OrganisationSuspension,
+    Quote,
+    Review,
+    Trade,
+    TradeEvent,
+    TradeFlag,
     User,
 )
 from marketplace.models.matching import MatchingWeights
@@ -104,3 +113,88 @@ class FileAccessLogAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# --- Read-only views of the trade domain: every change goes through services (state machines,
+# locks, ledger); the admin is for looking things up, with search and filters.
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class TradeEventInline(admin.TabularInline):
+    model = TradeEvent
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Trade)
+class TradeAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "buyer", "provider", "status", "price_estimate", "currency", "created_at"]
+    list_filter = ["status", "currency"]
+    search_fields = ["pk", "buyer__name", "provider__name", "order__title"]
+    list_select_related = ["buyer", "provider"]
+    inlines = [TradeEventInline]
+
+
+@admin.register(Quote)
+class QuoteAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "provider", "rfq", "total", "currency", "status", "valid_until"]
+    list_filter = ["status", "currency"]
+    search_fields = ["provider__name", "rfq__order__title"]
+
+
+@admin.register(MatchRun)
+class MatchRunAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "order", "status", "progress", "created_at", "finished_at"]
+    list_filter = ["status"]
+    search_fields = ["order__title"]
+
+
+@admin.register(TradeFlag)
+class TradeFlagAdmin(ReadOnlyAdmin):
+    list_display = ["trade", "kind", "created_at", "resolved_at", "resolved_by"]
+    list_filter = ["kind", "resolved_at"]
+
+
+@admin.register(OrganisationSuspension)
+class OrganisationSuspensionAdmin(ReadOnlyAdmin):
+    list_display = ["organisation", "at", "suspended_by", "lifted_at", "lifted_by"]
+    search_fields = ["organisation__name"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["at", "actor", "action", "subject_type", "subject_id"]
+    list_filter = ["action", "subject_type"]
+    search_fields = ["action", "actor__email"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnlyAdmin):
+    """Keys are shown by prefix only; the secret exists only as a hash."""
+
+    list_display = ["prefix", "name", "organisation", "scope", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["scope"]
+    search_fields = ["prefix", "name", "organisation__name"]
+    exclude = ["hashed_key"]
+
+
+@admin.register(Review)
+class ReviewAdmin(ReadOnlyAdmin):
+    list_display = ["trade", "author", "subject", "rating", "created_at"]
+    list_filter = ["rating"]
