@@ -48,9 +48,7 @@ class CreditNoteForm(forms.Form):
 
 class CardPaymentForm(forms.Form):
     # Filled by Stripe.js (stripe.createPaymentMethod) on the payment page; a PaymentMethod id.
-    payment_method = forms.RegexField(
-        label=_("Card"), regex=r"^pm_[A-Za-z0-9_]{1,100}$", widget=forms.HiddenInput
-    )
+    payment_method = forms.RegexField(label=_("Card"), regex=r"^pm_[A-Za-z0-9_]{1,100}$", widget=forms.HiddenInput)
 
 
 class BankPayoutForm(forms.Form):

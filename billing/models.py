@@ -474,7 +474,9 @@ class Payout(models.Model):
         ordering = ["-paid_at", "-pk"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive"),
-            models.UniqueConstraint(fields=["transfer_id"], condition=~Q(transfer_id=""), name="payout_transfer_unique"),
+            models.UniqueConstraint(
+                fields=["transfer_id"], condition=~Q(transfer_id=""), name="payout_transfer_unique"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -14,7 +14,7 @@ import stripe
 from django.conf import settings
 
 # Errors callers translate for people: Stripe unreachable, card declined, anything else.
-ConnectionError = stripe.APIConnectionError  # noqa: A001
+ConnectionError = stripe.APIConnectionError
 CardError = stripe.CardError
 StripeError = stripe.StripeError
 
@@ -97,9 +97,7 @@ def create_express_account(*, email: str, country: str, idempotency_key: str, me
         "capabilities": {"transfers": {"requested": True}},
         "metadata": metadata,
     }
-    return _plain(
-        _client(connect=True).v1.accounts.create(params=params, options={"idempotency_key": idempotency_key})
-    )
+    return _plain(_client(connect=True).v1.accounts.create(params=params, options={"idempotency_key": idempotency_key}))
 
 
 def retrieve_account(account_id: str) -> dict:
@@ -126,7 +124,9 @@ def create_transfer(
         params["source_transaction"] = source_transaction
     if transfer_group:
         params["transfer_group"] = transfer_group
-    return _plain(_client(connect=True).v1.transfers.create(params=params, options={"idempotency_key": idempotency_key}))
+    return _plain(
+        _client(connect=True).v1.transfers.create(params=params, options={"idempotency_key": idempotency_key})
+    )
 
 
 def reverse_transfer(*, transfer_id: str, amount_minor: int, idempotency_key: str, metadata: dict) -> dict:

@@ -14,14 +14,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, Http404, HttpResponse
-from django.views.decorators.csrf import csrf_exempt
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from billing import selectors
-from billing import stripe_gateway
+from billing import selectors, stripe_gateway
 from billing.forms import (
     BankPayoutForm,
     BankTransferForm,
@@ -31,8 +30,8 @@ from billing.forms import (
     FapiaoForm,
 )
 from billing.models import BuyerBillingProfile, Invoice
-from billing.services import invoices as services
 from billing.services import card_payments, payments, payouts
+from billing.services import invoices as services
 from billing.services.ledger import trial_balance
 from marketplace.access import active_membership, operator_required, organisation_required, owner_required
 from marketplace.errors import DomainError
@@ -328,7 +327,9 @@ def invoice_pay(request, invoice_id: int):
                 if invoice.status == Invoice.Status.PAID:
                     messages.success(request, _("Thank you: invoice %(number)s is paid.") % {"number": invoice.number})
                 else:
-                    messages.info(request, _("Your card payment is being processed; this page updates when it is done."))
+                    messages.info(
+                        request, _("Your card payment is being processed; this page updates when it is done.")
+                    )
                 return _back(invoice.pk)
         status = 400
     context = {

@@ -76,7 +76,10 @@ def open_attempt(*, invoice: Invoice, payment_method: str = "") -> StripePayment
         )
         if attempt is not None:
             return attempt
-        number = (StripePayment.objects.filter(invoice=locked).order_by("-attempt").values_list("attempt", flat=True).first() or 0) + 1
+        number = (
+            StripePayment.objects.filter(invoice=locked).order_by("-attempt").values_list("attempt", flat=True).first()
+            or 0
+        ) + 1
         try:
             intent = gateway.create_payment_intent(
                 amount_minor=due_minor,
@@ -174,7 +177,11 @@ def settle_payment_intent(intent: dict, *, now: datetime | None = None) -> Payme
             if invoice.is_open and amount >= due:
                 Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.PAID, paid_at=now)
                 InvoiceEvent.objects.create(
-                    invoice=invoice, from_status=invoice.status, to_status=Invoice.Status.PAID, note=intent["id"], at=now
+                    invoice=invoice,
+                    from_status=invoice.status,
+                    to_status=Invoice.Status.PAID,
+                    note=intent["id"],
+                    at=now,
                 )
     except IntegrityError:
         existing = Payment.objects.filter(bank_reference=intent["id"]).first()
@@ -249,7 +256,9 @@ def process_event(*, event_pk: int, now: datetime | None = None) -> StripeEvent:
             raise LockTimeout() from error
         raise
     except Exception as error:  # the row keeps what went wrong; an operator retries
-        StripeEvent.objects.filter(pk=event_pk).update(status=StripeEvent.HandlerStatus.FAILED, error=repr(error)[:2000])
+        StripeEvent.objects.filter(pk=event_pk).update(
+            status=StripeEvent.HandlerStatus.FAILED, error=repr(error)[:2000]
+        )
         event.refresh_from_db()
         return event
     StripeEvent.objects.filter(pk=event_pk).update(

@@ -279,7 +279,7 @@ def issue_credit_note(
     with transaction.atomic():
         locked = Invoice.objects.select_for_update().select_related("seller", "buyer").get(pk=invoice.pk)
         open_statuses = (Invoice.Status.ISSUED, Invoice.Status.OVERDUE)
-        if locked.status not in (open_statuses + (Invoice.Status.PAID,) if refund else open_statuses):
+        if locked.status not in ((*open_statuses, Invoice.Status.PAID) if refund else open_statuses):
             raise DomainError(_("Only an issued, unpaid invoice can be credited."), code="not_open")
         if (paid_total(locked) and not refund) or credited_total(locked):
             raise DomainError(

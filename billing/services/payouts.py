@@ -54,9 +54,13 @@ def start_connect_onboarding(*, organisation: Organisation, email: str, refresh_
             account, _created = ConnectAccount.objects.get_or_create(
                 organisation=organisation, defaults={"account_id": created["id"]}
             )
-        link = gateway.create_account_link(account_id=account.account_id, refresh_url=refresh_url, return_url=return_url)
+        link = gateway.create_account_link(
+            account_id=account.account_id, refresh_url=refresh_url, return_url=return_url
+        )
     except gateway.ConnectionError as error:
-        raise DomainError(_("Stripe could not be reached; please try again in a minute."), code="stripe_unreachable") from error
+        raise DomainError(
+            _("Stripe could not be reached; please try again in a minute."), code="stripe_unreachable"
+        ) from error
     return link["url"]
 
 
@@ -134,9 +138,7 @@ def pay_out_by_stripe(*, invoice: Invoice, now: datetime | None = None) -> Payou
     )
 
 
-def record_bank_payout(
-    *, invoice: Invoice, bank_reference: str, by: User, now: datetime | None = None
-) -> Payout:
+def record_bank_payout(*, invoice: Invoice, bank_reference: str, by: User, now: datetime | None = None) -> Payout:
     """An operator paid the provider's share by bank transfer: record it once."""
     now = now or timezone.now()
     bank_reference = bank_reference.strip()
@@ -223,7 +225,9 @@ def refund_invoice_payment(
     invoice = Invoice.objects.select_related("seller", "buyer").get(pk=invoice.pk)
     if amount <= 0 or quantize(amount, invoice.currency) != amount:
         raise DomainError(_("Enter a positive amount in whole cents."), code="amount")
-    charge = StripePayment.objects.filter(invoice=invoice, status=StripePayment.Status.SUCCEEDED).order_by("attempt").first()
+    charge = (
+        StripePayment.objects.filter(invoice=invoice, status=StripePayment.Status.SUCCEEDED).order_by("attempt").first()
+    )
     if charge is None or invoice.status != Invoice.Status.PAID:
         raise DomainError(_("Only an invoice paid by card can be refunded here."), code="not_card_paid")
     already = refunded_total(invoice)
@@ -258,7 +262,9 @@ def refund_invoice_payment(
                 metadata={"invoice_id": str(invoice.pk)},
             )
     except gateway.ConnectionError as error:
-        raise DomainError(_("Stripe could not be reached; nothing was refunded. Try again."), code="stripe_unreachable") from error
+        raise DomainError(
+            _("Stripe could not be reached; nothing was refunded. Try again."), code="stripe_unreachable"
+        ) from error
     currency = invoice.currency
     clearing = ledger_account("stripe_clearing", currency=currency)
     payable = ledger_account("provider_payable", currency=currency, organisation=invoice.seller)

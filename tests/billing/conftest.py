@@ -59,7 +59,9 @@ class LocalStripe:
             if self.process.poll() is not None:
                 return False
             try:
-                request = urllib.request.Request(f"{self.url}/v1/customers", headers={"Authorization": f"Bearer {SECRET_KEY}"})
+                request = urllib.request.Request(
+                    f"{self.url}/v1/customers", headers={"Authorization": f"Bearer {SECRET_KEY}"}
+                )
                 urllib.request.urlopen(request, timeout=1).read()
                 return True
             except (urllib.error.URLError, ConnectionError, OSError):

@@ -24,5 +24,8 @@ def deliver(client, body: bytes, signature: str, capture):
     """POST one webhook delivery to our endpoint; its Celery task runs on commit (eagerly)."""
     with capture(execute=True):
         return client.post(
-            reverse("billing:stripe_webhook"), data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
+            reverse("billing:stripe_webhook"),
+            data=body,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=signature,
         )

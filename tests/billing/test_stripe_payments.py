@@ -45,8 +45,17 @@ def test_buyer_pays_an_invoice_by_card(
     assert (attempt.attempt, attempt.amount_minor, attempt.currency, attempt.status) == (1, 69461, "CNY", "succeeded")
     assert attempt.payment_intent_id.startswith("pi_") and attempt.charge_id.startswith("ch_")
     [intent] = _intents_of(stripe_on, invoice)
-    assert (intent.id, intent.amount, intent.currency, intent.status) == (attempt.payment_intent_id, 69461, "cny", "succeeded")
-    assert intent.metadata.to_dict() == {"invoice_id": str(invoice.pk), "invoice_number": invoice.number, "attempt": "1"}
+    assert (intent.id, intent.amount, intent.currency, intent.status) == (
+        attempt.payment_intent_id,
+        69461,
+        "cny",
+        "succeeded",
+    )
+    assert intent.metadata.to_dict() == {
+        "invoice_id": str(invoice.pk),
+        "invoice_number": invoice.number,
+        "attempt": "1",
+    }
 
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.PAID
@@ -69,7 +78,9 @@ def test_buyer_pays_an_invoice_by_card(
     assert StripeEvent.objects.get().status == "processed"
     assert Payment.objects.filter(invoice=invoice).count() == 1
     assert JournalTransaction.objects.filter(kind="card_payment").count() == 1
-    assert account_balance(ledger_account("buyer_receivable", currency="CNY", organisation=buyer_org)) == Decimal("0.00")
+    assert account_balance(ledger_account("buyer_receivable", currency="CNY", organisation=buyer_org)) == Decimal(
+        "0.00"
+    )
     assert account_balance(ledger_account("stripe_clearing", currency="CNY")) == GROSS
     assert trial_balance("CNY") == Decimal("0.00")
     assert list(invoice.events.order_by("pk").values_list("to_status", flat=True)) == ["draft", "issued", "paid"]
@@ -141,6 +152,8 @@ def test_without_stripe_keys_cards_are_off_and_bank_transfer_stays(settings, inv
 
 def test_only_the_buyer_pays(stripe_on, invoice, provider_owner, outsider, client_for):
     for user in (provider_owner, outsider):
-        response = client_for(user).post(reverse("billing:invoice_pay", args=[invoice.pk]), {"payment_method": "pm_card_visa"})
+        response = client_for(user).post(
+            reverse("billing:invoice_pay", args=[invoice.pk]), {"payment_method": "pm_card_visa"}
+        )
         assert response.status_code == 404
     assert StripePayment.objects.count() == 0

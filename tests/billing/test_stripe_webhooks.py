@@ -71,7 +71,9 @@ def test_the_same_event_three_times_and_a_stale_one_settle_once(
     assert trial_balance("CNY") == Decimal("0.00")
 
 
-def test_a_forged_signature_is_refused_and_stores_nothing(stripe_on, invoice, client, django_capture_on_commit_callbacks):
+def test_a_forged_signature_is_refused_and_stores_nothing(
+    stripe_on, invoice, client, django_capture_on_commit_callbacks
+):
     body, _signature = _signed({"id": "evt_forged", "object": "event", "type": "payment_intent.succeeded", "data": {}})
     for signature in ("t=1,v1=deadbeef", "", f"t={int(time.time())},v1={'0' * 64}"):
         response = deliver(client, body, signature, django_capture_on_commit_callbacks)
@@ -85,7 +87,9 @@ def test_a_forged_signature_is_refused_and_stores_nothing(stripe_on, invoice, cl
 
 
 def test_events_we_do_not_handle_are_stored_and_marked_processed(stripe_on, client, django_capture_on_commit_callbacks):
-    body, signature = _signed({"id": "evt_customer", "object": "event", "type": "customer.created", "data": {"object": {"id": "cus_1"}}})
+    body, signature = _signed(
+        {"id": "evt_customer", "object": "event", "type": "customer.created", "data": {"object": {"id": "cus_1"}}}
+    )
     assert deliver(client, body, signature, django_capture_on_commit_callbacks).status_code == 200
     assert list(StripeEvent.objects.values_list("event_id", "status")) == [("evt_customer", "processed")]
 
