@@ -328,7 +328,7 @@ def invoice_pay(request, invoice_id: int):
                     messages.success(request, _("Thank you: invoice %(number)s is paid.") % {"number": invoice.number})
                 else:
                     messages.info(
-                        request, _("Your card payment is being processed; this page updates when it is done.")
+                        request, _("Your card payment is being processed; reload this page in a minute to see it.")
                     )
                 return _back(invoice.pk)
         status = 400
