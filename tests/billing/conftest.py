@@ -47,6 +47,7 @@ class LocalStripe:
         self.port = _free_port()
         self.process: subprocess.Popen | None = None
         self.url = f"http://127.0.0.1:{self.port}"
+        self.webhook_url = ""
 
     def start(self, *, from_scratch: bool = False) -> bool:
         args = [self.executable, "--port", str(self.port)] + (["--from-scratch"] if from_scratch else [])
@@ -63,6 +64,8 @@ class LocalStripe:
                     f"{self.url}/v1/customers", headers={"Authorization": f"Bearer {SECRET_KEY}"}
                 )
                 urllib.request.urlopen(request, timeout=1).read()
+                if self.webhook_url:  # localstripe keeps webhook settings in memory only
+                    self.configure_webhook(self.webhook_url)
                 return True
             except (urllib.error.URLError, ConnectionError, OSError):
                 time.sleep(0.1)
@@ -75,6 +78,7 @@ class LocalStripe:
         self.process = None
 
     def configure_webhook(self, url: str) -> None:
+        self.webhook_url = url
         data = urllib.parse.urlencode({"url": url, "secret": WEBHOOK_SECRET}).encode()
         urllib.request.urlopen(urllib.request.Request(f"{self.url}/_config/webhooks/spindle", data=data), timeout=5)
 
@@ -166,3 +170,9 @@ def stripe_on(settings, localstripe, webhook_inbox, connect_server):
     settings.STRIPE_JS_URL = f"{localstripe.url}/js.stripe.com/v3/"
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
     return localstripe
+
+
+@pytest.fixture
+def english(settings):
+    """Pages in English, whatever the site's default language, so tests read the source strings."""
+    settings.LANGUAGE_CODE = "en"

@@ -17,7 +17,7 @@ from billing.tasks import pay_out_invoice
 from marketplace.errors import DomainError
 from tests.billing.stripe_world import GROSS, issued_invoice
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def _balance(code, organisation=None):

@@ -13,7 +13,7 @@ from billing.services.card_payments import open_attempt
 from billing.services.ledger import account_balance, ledger_account, trial_balance
 from tests.billing.stripe_world import GROSS, deliver, issued_invoice
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from billing.services.ledger import trial_balance
 from tests.billing.conftest import WEBHOOK_SECRET
 from tests.billing.stripe_world import GROSS, deliver, issued_invoice
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 @pytest.fixture
