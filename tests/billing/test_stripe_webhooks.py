@@ -96,3 +96,27 @@ def test_events_we_do_not_handle_are_stored_and_marked_processed(stripe_on, clie
 
 def test_the_webhook_needs_post(client):
     assert client.get(reverse("billing:stripe_webhook")).status_code == 405
+
+
+def test_a_delivery_that_waits_on_a_lock_gets_503_so_stripe_retries(
+    stripe_on, client, django_capture_on_commit_callbacks
+):
+    import psycopg
+    from django.db import connection
+
+    from tests.conftest import database_url
+
+    body, signature = _signed({"id": "evt_busy", "object": "event", "type": "customer.created", "data": {}})
+    # Another delivery of the same event is inserting it and has not committed yet.
+    with psycopg.connect(database_url(connection.settings_dict)) as other:
+        other.execute(
+            "INSERT INTO billing_stripeevent (event_id, type, payload, received_at, status, attempts, error)"
+            " VALUES ('evt_busy', 'customer.created', '{}', now(), 'pending', 0, '')"
+        )
+        response = deliver(client, body, signature, django_capture_on_commit_callbacks)
+        assert response.status_code == 503
+        other.rollback()
+    assert StripeEvent.objects.count() == 0
+    # Stripe's retry then goes through.
+    assert deliver(client, body, signature, django_capture_on_commit_callbacks).status_code == 200
+    assert list(StripeEvent.objects.values_list("event_id", "status")) == [("evt_busy", "processed")]
