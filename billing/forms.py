@@ -44,3 +44,13 @@ class FapiaoForm(forms.Form):
 
 class CreditNoteForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=300)
+
+
+class CardPaymentForm(forms.Form):
+    # Filled by Stripe.js (stripe.createPaymentMethod) on the payment page; a PaymentMethod id.
+    payment_method = forms.RegexField(label=_("Card"), regex=r"^pm_[A-Za-z0-9_]{1,100}$", widget=forms.HiddenInput)
+
+
+class BankPayoutForm(forms.Form):
+    invoice = forms.IntegerField(widget=forms.HiddenInput)
+    bank_reference = forms.CharField(label=_("Bank reference of the payout"), max_length=100)

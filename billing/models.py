@@ -299,15 +299,20 @@ class Payment(models.Model):
 
     class Method(models.TextChoices):
         BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+        CARD = "card", _("Card")
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
     method = models.CharField(_("method"), max_length=16, choices=Method.choices, default=Method.BANK_TRANSFER)
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
     received_on = models.DateField(_("received on"))
+    # The bank's reference of a transfer, or the PaymentIntent id of a card payment.
     bank_reference = models.CharField(_("bank reference"), max_length=100, unique=True)
     journal = models.OneToOneField(JournalTransaction, on_delete=models.PROTECT, related_name="+")
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Empty for card payments, which Stripe's webhook records.
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     recorded_at = models.DateTimeField()
 
     class Meta:
@@ -344,6 +349,163 @@ INVOICE_TRANSITIONS: dict[str, frozenset[str]] = {
     I.DRAFT: frozenset({I.ISSUED, I.VOID}),
     I.ISSUED: frozenset({I.PAID, I.OVERDUE, I.VOID}),
     I.OVERDUE: frozenset({I.PAID, I.VOID}),
-    I.PAID: frozenset(),
+    I.PAID: frozenset({I.VOID}),  # only by a full card refund with its credit note
     I.VOID: frozenset(),
 }
+
+
+# --- Stripe: card payments, webhooks, payouts, refunds ---------------------------------------
+
+
+class StripePayment(models.Model):
+    """One card payment attempt on an invoice: a Stripe PaymentIntent, created once per attempt
+    under the idempotency key ``invoice-<id>-attempt-<n>`` and stored before it is confirmed, so
+    a retry after a network failure confirms the same PaymentIntent instead of charging twice."""
+
+    class Status(models.TextChoices):
+        REQUIRES_PAYMENT_METHOD = "requires_payment_method", _("Waiting for card details")
+        REQUIRES_CONFIRMATION = "requires_confirmation", _("Waiting for confirmation")
+        REQUIRES_ACTION = "requires_action", _("Waiting for the cardholder")
+        PROCESSING = "processing", _("Processing")
+        REQUIRES_CAPTURE = "requires_capture", _("Authorised")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        CANCELED = "canceled", _("Cancelled")
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="stripe_payments")
+    attempt = models.PositiveSmallIntegerField()
+    payment_intent_id = models.CharField(max_length=100, unique=True)
+    client_secret = models.CharField(max_length=200, blank=True)
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(_("status"), max_length=30, choices=Status.choices)
+    charge_id = models.CharField(max_length=100, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("card payment")
+        verbose_name_plural = _("card payments")
+        ordering = ["invoice", "attempt"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "attempt"], name="stripepayment_attempt_unique"),
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="stripepayment_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payment_intent_id} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in (self.Status.SUCCEEDED, self.Status.CANCELED)
+
+
+class StripeEvent(models.Model):
+    """A webhook event from Stripe, stored once under its id before anything is done with it,
+    with the status of its handler (the worker re-fetches the object it names)."""
+
+    class HandlerStatus(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        PROCESSED = "processed", _("Processed")
+        FAILED = "failed", _("Failed")
+
+    event_id = models.CharField(max_length=100, unique=True)
+    type = models.CharField(max_length=100)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=HandlerStatus.choices, default=HandlerStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Stripe event")
+        verbose_name_plural = _("Stripe events")
+        ordering = ["received_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.type} ({self.status})"
+
+
+class ConnectAccount(models.Model):
+    """A provider's Stripe Connect Express account, which receives its payouts."""
+
+    organisation = models.OneToOneField(Organisation, on_delete=models.PROTECT, related_name="connect_account")
+    account_id = models.CharField(max_length=100, unique=True)
+    charges_enabled = models.BooleanField(default=False)
+    payouts_enabled = models.BooleanField(default=False)
+    details_submitted = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("Stripe Connect account")
+        verbose_name_plural = _("Stripe Connect accounts")
+
+    def __str__(self) -> str:
+        return self.account_id
+
+
+class Payout(models.Model):
+    """The provider's share of one paid invoice, sent once: a Stripe transfer to its Connect
+    account (linked to the card charge), or a bank transfer an operator recorded."""
+
+    class Method(models.TextChoices):
+        STRIPE = "stripe", _("Stripe transfer")
+        BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+
+    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="payout")
+    provider = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="payouts")
+    method = models.CharField(_("method"), max_length=16, choices=Method.choices)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    transfer_id = models.CharField(max_length=100, blank=True)
+    bank_reference = models.CharField(_("bank reference"), max_length=100, blank=True)
+    reversed_amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    journal = models.OneToOneField(JournalTransaction, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    paid_at = models.DateTimeField(_("paid"))
+
+    class Meta:
+        verbose_name = _("payout")
+        verbose_name_plural = _("payouts")
+        ordering = ["-paid_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive"),
+            models.UniqueConstraint(
+                fields=["transfer_id"], condition=~Q(transfer_id=""), name="payout_transfer_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} → {self.provider_id}"
+
+
+class Refund(models.Model):
+    """Card money returned to the buyer: a Stripe refund, the transfer reversal that claws the
+    provider's part back when it was already paid out, and their ledger transaction."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="refunds")
+    stripe_payment = models.ForeignKey(StripePayment, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    reason = models.CharField(_("reason"), max_length=300)
+    refund_id = models.CharField(max_length=100, unique=True)
+    transfer_reversal_id = models.CharField(max_length=100, blank=True)
+    credit_note = models.OneToOneField(CreditNote, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    journal = models.OneToOneField(JournalTransaction, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["created_at", "pk"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.refund_id}: {self.amount} {self.currency}"

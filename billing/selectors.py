@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db.models import Case, DecimalField, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 
-from billing.models import Invoice, LedgerAccount, Payment, Posting
+from billing.models import Invoice, LedgerAccount, Payment, Payout, Posting
 from marketplace.models import Organisation, User
 from marketplace.selectors.orders import is_verified_operator
 
@@ -91,3 +91,16 @@ def trial_balance_rows() -> list[dict]:
 def find_invoice_by_reference(reference: str) -> Invoice | None:
     reference = reference.strip().upper()
     return Invoice.objects.filter(Q(payment_reference=reference) | Q(number=reference)).first()
+
+
+def invoices_awaiting_payout() -> QuerySet[Invoice]:
+    """Paid invoices not yet paid out to their provider, oldest payment first."""
+    return (
+        Invoice.objects.filter(status=Invoice.Status.PAID, payout__isnull=True)
+        .select_related("seller", "seller__connect_account")
+        .order_by("paid_at", "pk")
+    )
+
+
+def recent_payouts(limit: int = 50) -> list[Payout]:
+    return list(Payout.objects.select_related("invoice", "provider", "recorded_by")[:limit])

@@ -45,3 +45,26 @@ def mark_overdue_invoices() -> int:
     from billing.services.invoices import mark_overdue
 
     return mark_overdue()
+
+
+@shared_task(bind=True, max_retries=10)
+def process_stripe_event(self, event_pk: int) -> str:
+    """Handle one stored Stripe webhook event; retried when a lock was busy."""
+    from billing.services.card_payments import LockTimeout, process_event
+
+    try:
+        return process_event(event_pk=event_pk).status
+    except LockTimeout as busy:
+        raise self.retry(countdown=10) from busy
+
+
+@shared_task
+def pay_out_invoice(invoice_id: int) -> str:
+    """Transfer a paid invoice's provider share by Stripe, once (a no-op when not payable)."""
+    from billing.services.payouts import pay_out_by_stripe
+
+    invoice = Invoice.objects.filter(pk=invoice_id).first()
+    if invoice is None:
+        return "missing"
+    payout = pay_out_by_stripe(invoice=invoice)
+    return payout.transfer_id or payout.bank_reference if payout else "not_payable"

@@ -14,5 +14,9 @@ urlpatterns = [
     path("billing/invoices/<int:invoice_id>/fapiao/upload/", views.invoice_fapiao_upload, name="invoice_fapiao_upload"),
     path("billing/invoices/<int:invoice_id>/credit-note/", views.invoice_credit_note, name="invoice_credit_note"),
     path("billing/trades/<int:trade_id>/invoice/", views.trade_invoice_issue, name="trade_invoice_issue"),
+    path("billing/invoices/<int:invoice_id>/pay/", views.invoice_pay, name="invoice_pay"),
+    path("billing/stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
+    path("billing/payouts/stripe/", views.connect_onboarding, name="connect_onboarding"),
     path("ops/payments/", views.ops_payments, name="ops_payments"),
+    path("ops/payouts/", views.ops_payouts, name="ops_payouts"),
 ]

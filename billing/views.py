@@ -17,13 +17,21 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from billing import selectors
-from billing.forms import BankTransferForm, BuyerBillingProfileForm, CreditNoteForm, FapiaoForm
+from billing import selectors, stripe_gateway
+from billing.forms import (
+    BankPayoutForm,
+    BankTransferForm,
+    BuyerBillingProfileForm,
+    CardPaymentForm,
+    CreditNoteForm,
+    FapiaoForm,
+)
 from billing.models import BuyerBillingProfile, Invoice
+from billing.services import card_payments, payments, payouts
 from billing.services import invoices as services
-from billing.services import payments
 from billing.services.ledger import trial_balance
 from marketplace.access import active_membership, operator_required, organisation_required, owner_required
 from marketplace.errors import DomainError
@@ -67,6 +75,8 @@ def billing_home(request):
         "received": list(selectors.invoices_received(organisation)),
         "payments": list(selectors.payments_of(organisation)),
         "issued": issued,
+        "connect_account": getattr(organisation, "connect_account", None) if organisation.is_provider else None,
+        "cards_on": stripe_gateway.is_configured(),
         "statement_totals": {
             "net": sum((i.net for i in issued if i.status != Invoice.Status.VOID), start=0),
             "commission": sum((i.commission for i in issued if i.status != Invoice.Status.VOID), start=0),
@@ -150,6 +160,10 @@ def invoice_detail(request, invoice_id: int):
         "events": invoice.events.select_related("actor"),
         "amount_due": services.amount_due(invoice),
         "bank": settings.SPINDLE_PLATFORM_BANK,
+        "cards_on": stripe_gateway.is_configured(),
+        "card_payments": invoice.stripe_payments.all(),
+        "refunds": invoice.refunds.all(),
+        "payout": getattr(invoice, "payout", None),
         "fapiao_form": FapiaoForm() if access.is_seller else None,
         "credit_form": CreditNoteForm() if access.is_seller and invoice.is_open else None,
         "accept_attribute": ".pdf,.png,.jpg,.jpeg,.webp,.tif,.tiff",
@@ -284,3 +298,111 @@ def ops_payments(request):
         "trial_totals": [(currency, trial_balance(currency)) for currency in currencies],
     }
     return render(request, "billing/ops_payments.html", context, status=400 if request.method == "POST" else 200)
+
+
+# --- card payments (Stripe) -----------------------------------------------------------------------
+
+
+@_signed_in
+@require_http_methods(["GET", "POST"])
+def invoice_pay(request, invoice_id: int):
+    """The buyer pays by card: Stripe.js turns the card into a PaymentMethod in the browser and
+    the server confirms the invoice's PaymentIntent with it (card data never reaches us)."""
+    access = _access(request, invoice_id)
+    if not access.is_buyer:
+        raise Http404
+    invoice = access.invoice
+    form = CardPaymentForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                card_payments.pay_by_card(
+                    invoice=invoice, payment_method=form.cleaned_data["payment_method"], by=request.user
+                )
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                invoice.refresh_from_db()
+                if invoice.status == Invoice.Status.PAID:
+                    messages.success(request, _("Thank you: invoice %(number)s is paid.") % {"number": invoice.number})
+                else:
+                    messages.info(
+                        request, _("Your card payment is being processed; reload this page in a minute to see it.")
+                    )
+                return _back(invoice.pk)
+        status = 400
+    context = {
+        "invoice": invoice,
+        "form": form,
+        "amount_due": services.amount_due(invoice),
+        "cards_on": stripe_gateway.is_configured(),
+        "stripe_js_url": settings.STRIPE_JS_URL,
+        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "bank": settings.SPINDLE_PLATFORM_BANK,
+    }
+    return render(request, "billing/pay.html", context, status=status)
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request):
+    """Stripe's webhook: verify the signature on the raw body, store the event once, answer fast;
+    a Celery task handles it. 400 for a forged or malformed body, 503 (Stripe retries) if busy."""
+    try:
+        card_payments.receive_event(payload=request.body, signature=request.headers.get("Stripe-Signature", ""))
+    except (ValueError, stripe_gateway.SignatureVerificationError):
+        return HttpResponse("invalid signature", status=400, content_type="text/plain")
+    except card_payments.LockTimeout:
+        return HttpResponse("busy, retry", status=503, content_type="text/plain")
+    return HttpResponse("ok", content_type="text/plain")
+
+
+# --- payouts ------------------------------------------------------------------------------------
+
+
+@owner_required
+@require_POST
+def connect_onboarding(request):
+    """A provider's owner sets up Stripe payouts: the Express account once, then Stripe's page."""
+    membership = active_membership(request)
+    here = request.build_absolute_uri(reverse("billing:home"))
+    try:
+        url = payouts.start_connect_onboarding(
+            organisation=membership.organisation, email=request.user.email, refresh_url=here, return_url=here
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("billing:home")
+    return redirect(url)
+
+
+@operator_required
+@require_http_methods(["GET", "POST"])
+def ops_payouts(request):
+    """Paid invoices whose provider has no Stripe payouts: the operator pays by bank and records it."""
+    form = BankPayoutForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            invoice = Invoice.objects.filter(pk=form.cleaned_data["invoice"]).first()
+            if invoice is None:
+                form.add_error(None, _("No such invoice."))
+            else:
+                try:
+                    payouts.record_bank_payout(
+                        invoice=invoice, bank_reference=form.cleaned_data["bank_reference"], by=request.user
+                    )
+                except DomainError as error:
+                    form.add_error(None, error.message)
+                else:
+                    messages.success(request, _("Payout recorded for %(number)s.") % {"number": invoice.number})
+                    return redirect("billing:ops_payouts")
+        messages.error(request, _("The payout was not recorded."))
+    context = {
+        "form": form,
+        "awaiting": selectors.invoices_awaiting_payout(),
+        "payouts": selectors.recent_payouts(),
+    }
+    return render(request, "billing/ops_payouts.html", context, status=status)

@@ -231,6 +231,12 @@ STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env("STRIPE_API_BASE")
+# Connect calls (accounts, account links, transfers, reversals); empty: the same as STRIPE_API_BASE.
+STRIPE_CONNECT_API_BASE = env("STRIPE_CONNECT_API_BASE")
+# The one external script of the site: Stripe.js, loaded only on the card payment page.
+STRIPE_JS_URL = env("STRIPE_JS_URL", "https://js.stripe.com/v3/")
+# 0 in tests; the SDK's own retries are safe because every create call carries an idempotency key.
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
 
 # --- REST framework
 REST_FRAMEWORK = {

@@ -253,6 +253,12 @@ ACCESS = {
     "billing:invoice_credit_note": ORG,
     "billing:trade_invoice_issue": ORG,
     "billing:ops_payments": OPERATOR,
+    # card payments: the buyer pays; Stripe's webhook is authenticated by its signature, not a
+    # session; owners set up Stripe payouts; operators record bank payouts
+    "billing:invoice_pay": ORG,
+    "billing:stripe_webhook": PUBLIC,
+    "billing:connect_onboarding": OWNER,
+    "billing:ops_payouts": OPERATOR,
 }
 
 # Routes provided by libraries whose access rules are their own (allauth, the admin).

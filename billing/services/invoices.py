@@ -264,19 +264,23 @@ def amount_due(invoice: Invoice) -> Decimal:
 # --- credit notes ----------------------------------------------------------------------------
 
 
-def issue_credit_note(*, invoice: Invoice, reason: str, by: User | None = None, now: datetime | None = None):
+def issue_credit_note(
+    *, invoice: Invoice, reason: str, by: User | None = None, now: datetime | None = None, refund: bool = False
+):
     """Cancel what is still owed on ``invoice`` by a credit note in the seller's credit-note
     series: negative lines mirroring the invoice, and the exact reverse of its ledger entry.
-    Refused once anything was paid (refunds are a separate flow) or when already credited."""
+    Refused once anything was paid or when already credited — except for ``refund=True``: the
+    full card refund of a paid invoice (billing.services.payouts), which returns the money."""
     now = now or timezone.now()
     reason = reason.strip()
     if not reason:
         raise DomainError(_("Give the reason for the credit note."), code="reason_required")
     with transaction.atomic():
         locked = Invoice.objects.select_for_update().select_related("seller", "buyer").get(pk=invoice.pk)
-        if locked.status not in (Invoice.Status.ISSUED, Invoice.Status.OVERDUE):
+        open_statuses = (Invoice.Status.ISSUED, Invoice.Status.OVERDUE)
+        if locked.status not in ((*open_statuses, Invoice.Status.PAID) if refund else open_statuses):
             raise DomainError(_("Only an issued, unpaid invoice can be credited."), code="not_open")
-        if paid_total(locked) or credited_total(locked):
+        if (paid_total(locked) and not refund) or credited_total(locked):
             raise DomainError(
                 _("This invoice has payments or credit notes already; ask an operator to correct it."),
                 code="partly_settled",

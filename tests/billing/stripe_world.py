@@ -1,0 +1,31 @@
+"""Shared steps of the Stripe tests: an issued invoice, webhook delivery, ledger checks."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.urls import reverse
+
+from billing.models import Invoice
+from billing.services.invoices import issue_invoice_for_trade
+from tests.billing.invoice_world import ISSUED_AT, completed_trade
+
+GROSS = Decimal("694.61")  # the invoice of tests.billing.invoice_world
+
+
+def issued_invoice(provider_org, provider_owner, buyer_org, buyer_owner) -> Invoice:
+    trade = completed_trade(provider_org, provider_owner, buyer_org, buyer_owner)
+    invoice = issue_invoice_for_trade(trade=trade, now=ISSUED_AT)
+    assert invoice.gross == GROSS
+    return invoice
+
+
+def deliver(client, body: bytes, signature: str, capture):
+    """POST one webhook delivery to our endpoint; its Celery task runs on commit (eagerly)."""
+    with capture(execute=True):
+        return client.post(
+            reverse("billing:stripe_webhook"),
+            data=body,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=signature,
+        )
