@@ -55,13 +55,18 @@ def site(live_server):
 
 @pytest.fixture
 def page_in(chromium, site):
-    """``page_in("zh-hans" | "en", width=1280)`` opens a fresh browser context (own cookies) whose
-    Accept-Language and locale ask for that language, and returns its page."""
+    """``page_in("zh-hans" | "en", width=1280, user=None)`` opens a fresh browser context (own
+    cookies) whose Accept-Language and locale ask for that language, signed in as ``user`` if
+    given, and returns its page."""
+    from tests.e2e.journeys import session_cookie
+
     contexts = []
 
-    def open_page(language: str, width: int = b.VIEWPORT["width"], height: int = b.VIEWPORT["height"]):
+    def open_page(language: str, width: int = b.VIEWPORT["width"], height: int = b.VIEWPORT["height"], user=None):
         context = b.new_context(chromium, language, viewport={"width": width, "height": height}, base_url=site)
         context.set_default_timeout(10_000)
+        if user is not None:
+            context.add_cookies([session_cookie(user, site)])
         contexts.append(context)
         return context.new_page()
 

@@ -68,3 +68,20 @@ def create_organisation(page, name: str, kind: str) -> None:
     page.fill("#id_name", name)
     page.select_option("#id_kind", kind)
     submit(page)
+
+
+def session_cookie(user, url: str) -> dict:
+    """A session cookie of ``user`` for a browser context (for pages that are not about logging in)."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return {
+        "name": settings.SESSION_COOKIE_NAME,
+        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+        "url": url,
+        "httpOnly": True,
+        "secure": settings.SESSION_COOKIE_SECURE,
+        "sameSite": "Lax",
+    }
