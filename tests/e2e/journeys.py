@@ -85,3 +85,39 @@ def session_cookie(user, url: str) -> dict:
         "secure": settings.SESSION_COOKIE_SECURE,
         "sameSite": "Lax",
     }
+
+
+# Helpers for the order journey (wizard → drawing → matches → booking → payment).
+
+
+def fill(page, values: dict[str, str | list[str]]) -> None:
+    """Fill form fields by id (``{"id_title": "Brackets", "id_category": "12"}``): selects get
+    ``select_option``, file inputs ``set_input_files`` (a path or a Playwright file payload),
+    checkboxes are ticked when the value is truthy, everything else ``fill``. A select that
+    htmx watches (``hx-get``) waits for its response, so give fields in the page's order."""
+    for field_id, value in values.items():
+        element = page.locator(f"#{field_id}")
+        tag = element.evaluate("e => e.tagName.toLowerCase() + ':' + (e.type || '')")
+        if tag.startswith("select"):
+            fetches = element.get_attribute("hx-get") or element.get_attribute("hx-post")
+            if fetches:  # htmx reloads dependent fields: wait until they are back
+                path = fetches.split("?")[0]
+                with page.expect_response(lambda r, path=path: path in r.url):
+                    element.select_option(value)
+                page.wait_for_load_state()
+            else:
+                element.select_option(value)
+        elif tag == "input:file":
+            element.set_input_files(value)
+        elif tag == "input:checkbox":
+            element.set_checked(bool(value))
+        else:
+            element.fill(value)
+
+
+def wizard_next(page, values: dict | None = None) -> None:
+    """Fill the current order-wizard step and press “Save and continue”."""
+    if values:
+        fill(page, values)
+    with page.expect_navigation():
+        page.locator("main button[name=action][value=next]").click()
