@@ -12,10 +12,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def world(provider_org, provider_owner, buyer_org, buyer_owner):
+def world(provider_org, provider_owner, buyer_org, buyer_owner, operator):
     mill = mill_of(provider_org, name="Haas VF-2 vertical mill")
     trade = book(order_of(buyer_org, title="Aluminium brackets"), buyer_owner, mill)
-    return {"mill": mill, "trade": trade, "provider": provider_owner, "buyer": buyer_owner}
+    return {"mill": mill, "trade": trade, "provider": provider_owner, "buyer": buyer_owner, "operator": operator}
 
 
 def key_pages(world) -> list[tuple[str, str, object]]:
@@ -30,6 +30,11 @@ def key_pages(world) -> list[tuple[str, str, object]]:
         ("order wizard, step 1", "/orders/new/", world["buyer"]),
         ("calendar editor", f"/workspace/resources/{mill.pk}/calendar/", world["provider"]),
         ("trade page", f"/trades/{trade.pk}/", world["buyer"]),
+        ("provider dashboard", "/", world["provider"]),
+        ("workspace resources", "/workspace/resources/", world["provider"]),
+        ("order matches", f"/orders/{trade.order_id}/matches/", world["buyer"]),
+        ("billing", "/billing/", world["buyer"]),
+        ("operator review queue", "/ops/listings/", world["operator"]),
     ]
 
 
