@@ -33,6 +33,7 @@ from marketplace.models import (
 )
 from marketplace.services.accounts import notify_organisation
 from marketplace.services.ops import check_not_suspended
+from marketplace.services.webhooks import publish_quote_received
 from marketplace.services.trades import (
     AWARDABLE,
     _award_order,
@@ -169,6 +170,7 @@ def submit_quote(
         created_at=now,
     )
     RFQInvitation.objects.filter(pk=invitation.pk).update(status=RFQInvitation.Status.QUOTED, responded_at=now)
+    publish_quote_received(quote)
     notify_organisation(
         organisation=order.buyer,
         kind="quote_received",
