@@ -33,9 +33,7 @@ class WebhookSubscription(models.Model):
         Organisation, on_delete=models.CASCADE, related_name="webhook_subscriptions", verbose_name=_("organisation")
     )
     url = models.URLField(_("URL"), max_length=500)
-    event_types = ArrayField(
-        models.CharField(max_length=40, choices=WebhookEvent.choices), verbose_name=_("events")
-    )
+    event_types = ArrayField(models.CharField(max_length=40, choices=WebhookEvent.choices), verbose_name=_("events"))
     secret_encrypted = models.TextField(editable=False)
     active = models.BooleanField(_("active"), default=True)
     created_by = models.ForeignKey(

@@ -33,7 +33,6 @@ from marketplace.models import (
 )
 from marketplace.services.accounts import notify_organisation
 from marketplace.services.ops import check_not_suspended
-from marketplace.services.webhooks import publish_quote_received
 from marketplace.services.trades import (
     AWARDABLE,
     _award_order,
@@ -43,6 +42,7 @@ from marketplace.services.trades import (
     price_dict,
     rate_card_of,
 )
+from marketplace.services.webhooks import publish_quote_received
 
 LINE_CODES = ("work", "setup", "material", "freight", "other")
 

@@ -38,7 +38,7 @@ from marketplace.errors import DomainError
 from marketplace.models import Organisation, User, WebhookDelivery, WebhookEvent, WebhookSubscription
 from marketplace.services.accounts import _require_owner
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 — a label, not a secret
 MAX_ATTEMPTS = 6
 # Wait after failed attempt n (1-based) before attempt n + 1.
 BACKOFF = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=12)]
