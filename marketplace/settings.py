@@ -281,6 +281,8 @@ SPECTACULAR_SETTINGS = {
         "InvitationStatusEnum": "marketplace.models.RFQInvitation.Status",
         "QuoteStatusEnum": "marketplace.models.Quote.Status",
         "CapacityKindEnum": "capacity.models.Category.Kind",
+        "WebhookEventEnum": "marketplace.models.WebhookEvent",
+        "WebhookDeliveryStatusEnum": "marketplace.models.WebhookDelivery.Status",
         "DeviceKindEnum": "capacity.models.Device.Kind",
     },
     "POSTPROCESSING_HOOKS": [
