@@ -359,7 +359,11 @@ def test_owner_page_creates_deletes_and_replays(
 def test_page_refuses_plain_http_to_other_hosts(client, buyer_owner, settings):
     settings.SPINDLE_WEBHOOK_ALLOW_LOCAL_HTTP = False
     client.force_login(buyer_owner)
-    response = client.post(reverse("webhooks"), {"url": "http://127.0.0.1:9/hooks", "event_types": ["trade.created"]})
+    response = client.post(
+        reverse("webhooks"),
+        {"url": "http://127.0.0.1:9/hooks", "event_types": ["trade.created"]},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
     assert response.status_code == 200
     assert "Webhook URLs must use https." in response.content.decode()
     assert WebhookSubscription.objects.count() == 0
