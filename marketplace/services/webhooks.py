@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import requests
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -267,8 +268,12 @@ def attempt_delivery(*, delivery_id: int, now: datetime | None = None) -> bool:
     subscription = delivery.subscription
     status_code, error = None, ""
     started = time.monotonic()
-    if not subscription.active:
-        error = _("The webhook is disabled.")
+    try:
+        secret = decrypt(subscription.secret_encrypted)
+    except InvalidToken:  # ENCRYPTION_KEY/SECRET_KEY changed: nothing can be signed, so give up
+        secret = None
+    if not subscription.active or secret is None:
+        error = _("The webhook is disabled.") if secret else "Signing secret unreadable (encryption key changed)"
     else:
         body = body_of(delivery)
         timestamp = int(now.timestamp())
@@ -278,7 +283,7 @@ def attempt_delivery(*, delivery_id: int, now: datetime | None = None) -> bool:
             "Spindle-Event": delivery.event_type,
             "Spindle-Delivery": str(delivery.pk),
             "Spindle-Timestamp": str(timestamp),
-            "Spindle-Signature": sign(decrypt(subscription.secret_encrypted), timestamp, body),
+            "Spindle-Signature": sign(secret, timestamp, body),
         }
         try:
             with requests.post(
@@ -295,7 +300,7 @@ def attempt_delivery(*, delivery_id: int, now: datetime | None = None) -> bool:
         status_code=status_code,
         error=error,
         duration_ms=int((time.monotonic() - started) * 1000),
-        give_up=not subscription.active,
+        give_up=not subscription.active or secret is None,
     )
     return True
 
