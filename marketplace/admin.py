@@ -20,6 +20,8 @@ from marketplace.models import (
     TradeEvent,
     TradeFlag,
     User,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 from marketplace.models.matching import MatchingWeights
 
@@ -192,6 +194,24 @@ class ApiKeyAdmin(ReadOnlyAdmin):
     list_filter = ["scope"]
     search_fields = ["prefix", "name", "organisation__name"]
     exclude = ["hashed_key"]
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(ReadOnlyAdmin):
+    """The signing secret stays encrypted and hidden."""
+
+    list_display = ["url", "organisation", "active", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["url", "organisation__name"]
+    exclude = ["secret_encrypted"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["event_type", "event_id", "subscription", "status", "attempts", "next_attempt_at", "created_at"]
+    list_filter = ["status", "event_type"]
+    search_fields = ["event_id", "subscription__url", "subscription__organisation__name"]
+    list_select_related = ["subscription"]
 
 
 @admin.register(Review)

@@ -22,5 +22,7 @@ router.register("quotes", views.QuoteViewSet, basename="quote")
 router.register("devices", views.DeviceViewSet, basename="device")
 router.register("usage", views.UsageViewSet, basename="usage")
 router.register("invoices", views.InvoiceViewSet, basename="invoice")
+router.register("webhooks", views.WebhookViewSet, basename="webhook")
+router.register("webhook-deliveries", views.WebhookDeliveryViewSet, basename="webhook-delivery")
 
 urlpatterns = router.urls

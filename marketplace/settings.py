@@ -254,6 +254,14 @@ REST_FRAMEWORK = {
 }
 # Requests per API key (DRF rate syntax: "600/min", "10000/day").
 SPINDLE_API_KEY_RATE = env("SPINDLE_API_KEY_RATE", "600/min")
+# Outgoing webhooks (marketplace.services.webhooks): plain http is accepted only for
+# localhost/127.0.0.1 receivers, and only in development (tests switch it on explicitly).
+SPINDLE_WEBHOOK_ALLOW_LOCAL_HTTP = env_bool("SPINDLE_WEBHOOK_ALLOW_LOCAL_HTTP", DEBUG)
+# Pending deliveries whose retry message was lost (a worker died mid-attempt) are re-enqueued.
+CELERY_BEAT_SCHEDULE["retry-webhook-deliveries"] = {
+    "task": "marketplace.tasks.enqueue_due_webhook_deliveries",
+    "schedule": crontab(minute="*/5"),
+}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Spindle API",
     "DESCRIPTION": (
@@ -279,6 +287,8 @@ SPECTACULAR_SETTINGS = {
         "InvitationStatusEnum": "marketplace.models.RFQInvitation.Status",
         "QuoteStatusEnum": "marketplace.models.Quote.Status",
         "CapacityKindEnum": "capacity.models.Category.Kind",
+        "WebhookEventEnum": "marketplace.models.WebhookEvent",
+        "WebhookDeliveryStatusEnum": "marketplace.models.WebhookDelivery.Status",
         "DeviceKindEnum": "capacity.models.Device.Kind",
     },
     "POSTPROCESSING_HOOKS": [

@@ -88,3 +88,19 @@ def process_certificate_expiry() -> dict:
     from marketplace.services import ops
 
     return ops.process_certificate_expiry()
+
+
+@shared_task
+def deliver_webhook(delivery_id: int) -> bool:
+    """One attempt of a webhook delivery; the claim (pending and due) makes a duplicate message
+    or an early eager run a no-op."""
+    from marketplace.services import webhooks
+
+    return webhooks.attempt_delivery(delivery_id=delivery_id)
+
+
+@shared_task
+def enqueue_due_webhook_deliveries() -> int:
+    from marketplace.services import webhooks
+
+    return webhooks.enqueue_due_deliveries()

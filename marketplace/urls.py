@@ -2,7 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from marketplace import api_key_views, match_views, views
+from marketplace import api_key_views, match_views, views, webhook_views
 from marketplace.api.docs import ApiDocs, ApiRedoc, ApiSchema
 
 # The admin's own login form would bypass allauth (and so MFA): route it through allauth.
@@ -28,6 +28,13 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("org/api-keys/", api_key_views.api_keys, name="api_keys"),
     path("org/api-keys/<int:key_id>/revoke/", api_key_views.api_key_revoke, name="api_key_revoke"),
+    path("org/webhooks/", webhook_views.webhooks, name="webhooks"),
+    path("org/webhooks/<int:subscription_id>/delete/", webhook_views.webhook_delete, name="webhook_delete"),
+    path(
+        "org/webhooks/deliveries/<int:delivery_id>/replay/",
+        webhook_views.webhook_delivery_replay,
+        name="webhook_delivery_replay",
+    ),
     path("api/schema/", ApiSchema.as_view(), name="api_schema"),
     path("api/docs/", ApiDocs.as_view(url_name="api_schema"), name="api_docs"),
     path("api/redoc/", ApiRedoc.as_view(url_name="api_schema"), name="api_redoc"),

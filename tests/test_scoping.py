@@ -56,11 +56,14 @@ from marketplace.models import (
     TradeFileAccess,
     TradeFlag,
     TradeMessage,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 from marketplace.models.ops import AuditEntry, OrganisationSuspension
 from marketplace.services import orders as order_services
 from marketplace.services import trades as trade_services
 from marketplace.services.api_keys import create_api_key
+from marketplace.services.webhooks import create_subscription
 from tests import samples
 from tests.factories import OrderFactory, ProviderProfileFactory, ResourceFactory
 
@@ -161,6 +164,16 @@ ACCESS = {
     "invoice-pdf": ORG,
     "api_keys": OWNER,
     "api_key_revoke": OWNER,
+    "webhooks": OWNER,
+    "webhook_delete": OWNER,
+    "webhook_delivery_replay": OWNER,
+    # webhooks API: members read, owners write (test_api_permissions, test_webhooks)
+    "webhook-list": ORG,
+    "webhook-detail": ORG,
+    "webhook-deliveries": ORG,
+    "webhook-delivery-list": ORG,
+    "webhook-delivery-detail": ORG,
+    "webhook-delivery-replay": ORG,
     # provider workspace
     "capacity:workspace_profile": ORG,
     "capacity:workspace_profile_cities": ORG,
@@ -304,6 +317,12 @@ def world(provider_org, provider_owner, provider_member, outsider, buyer_org, bu
     )
     Notification.objects.create(user=provider_owner, kind="test", title="Private to the owner")
     api_key, _raw = create_api_key(organisation=provider_org, by=provider_owner, name="ERP", scope="read_write")
+    webhook, _secret = create_subscription(
+        organisation=provider_org, by=provider_owner, url="https://erp.example.com/hooks", event_types=["trade.created"]
+    )
+    webhook_delivery = WebhookDelivery.objects.create(
+        subscription=webhook, event_type="trade.created", payload={}, status="failed", attempts=6
+    )
     profile = ProviderProfileFactory(organisation=provider_org, status=ProviderProfile.Status.PENDING)
     certification = Certification.objects.create(
         profile=profile,
@@ -401,6 +420,8 @@ def world(provider_org, provider_owner, provider_member, outsider, buyer_org, bu
         "kind": "licence",
         "file_id": profile.pk,
         "key_id": api_key.pk,
+        "subscription_id": webhook.pk,
+        "delivery_id": webhook_delivery.pk,
         # public routes (any value will do)
         "pk": resource.pk,
         "slug": provider_org.slug,
@@ -455,6 +476,8 @@ def snapshot():
         list(BuyerBillingProfile.objects.order_by("pk").values_list("pk", "legal_name", "tax_id")),
         JournalTransaction.objects.count(),
         list(ApiKey.objects.order_by("pk").values_list("pk", "revoked_at")),
+        list(WebhookSubscription.objects.order_by("pk").values_list("pk", "url", "active")),
+        list(WebhookDelivery.objects.order_by("pk").values_list("pk", "status", "attempts", "next_attempt_at")),
         list(TradeFlag.objects.order_by("pk").values_list("pk", "resolved_at")),
         list(OrganisationSuspension.objects.order_by("pk").values_list("pk", "lifted_at")),
         list(AuditEntry.objects.order_by("pk").values_list("pk")),

@@ -34,6 +34,7 @@ from billing.pricing import Usage, price_trade
 from billing.services.ledger import credit, debit, ledger_account, post_transaction
 from marketplace.errors import DomainError
 from marketplace.models import Organisation, Trade, User
+from marketplace.services.webhooks import publish_invoice_issued
 
 ZERO = Decimal("0.00")
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
@@ -198,6 +199,7 @@ def issue_invoice_for_trade(*, trade: Trade, now: datetime | None = None, by: Us
         invoice.save(update_fields=["number", "status", "issued_at", "due_at"])
         _event(invoice, to=Invoice.Status.ISSUED, frm=Invoice.Status.DRAFT, actor=by, at=now)
         _post_invoice(invoice, now=now, by=by)
+        publish_invoice_issued(invoice)
         invoice_id = invoice.pk
         transaction.on_commit(lambda: _send_on_commit(invoice_id))
         _notify_buyer(invoice)

@@ -19,6 +19,7 @@ from billing.services.invoices import amount_due
 from billing.services.ledger import credit, debit, ledger_account, post_transaction
 from marketplace.errors import DomainError
 from marketplace.models import User
+from marketplace.services.webhooks import publish_payment_received
 
 
 def record_bank_transfer(
@@ -88,6 +89,7 @@ def record_bank_transfer(
                 recorded_by=by,
                 recorded_at=now,
             )
+            publish_payment_received(payment)
             if amount == due:
                 Invoice.objects.filter(pk=locked.pk).update(status=Invoice.Status.PAID, paid_at=now)
                 InvoiceEvent.objects.create(

@@ -6,7 +6,19 @@ from rest_framework import serializers
 
 from billing.models import Invoice, InvoiceLine
 from capacity.models import BookingUsage, Category, Device, Material, Measurand, Resource
-from marketplace.models import Match, MatchRun, Order, OrderFile, Quote, RFQInvitation, Trade, TradeBooking
+from marketplace.models import (
+    Match,
+    MatchRun,
+    Order,
+    OrderFile,
+    Quote,
+    RFQInvitation,
+    Trade,
+    TradeBooking,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
 from marketplace.services.orders import ORDER_FIELDS
 
 
@@ -329,5 +341,45 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "issued_at",
             "due_at",
             "paid_at",
+        ]
+        read_only_fields = fields
+
+
+# --- webhooks --------------------------------------------------------------------------------
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    event_types = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEvent.choices), min_length=1)
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["id", "url", "event_types", "active", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class WebhookCreatedSerializer(WebhookSerializer):
+    secret = serializers.CharField(read_only=True, help_text="The signing secret; shown only in this response.")
+
+    class Meta(WebhookSerializer.Meta):
+        fields = [*WebhookSerializer.Meta.fields, "secret"]
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "subscription",
+            "event_type",
+            "event_id",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "last_status_code",
+            "last_error",
+            "attempt_log",
+            "payload",
+            "created_at",
+            "delivered_at",
         ]
         read_only_fields = fields

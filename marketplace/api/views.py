@@ -27,7 +27,15 @@ from capacity.services import resources as resource_services
 from marketplace.api import serializers as s
 from marketplace.api.auth import ActsForOrganisation, KeyScope, organisation_of
 from marketplace.api.idempotency import idempotent
-from marketplace.models import Order, RFQInvitation, Trade, TradeBooking
+from marketplace.models import (
+    Membership,
+    Order,
+    RFQInvitation,
+    Trade,
+    TradeBooking,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from marketplace.selectors import matching as match_selectors
 from marketplace.selectors.orders import buyer_orders
 from marketplace.selectors.trades import trades_of
@@ -35,6 +43,7 @@ from marketplace.services import matching as match_services
 from marketplace.services import orders as order_services
 from marketplace.services import quotes as quote_services
 from marketplace.services import trades as trade_services
+from marketplace.services import webhooks as webhook_services
 from marketplace.tasks import run_match_run
 
 ERRORS = {400: s.ErrorSerializer, 401: s.ErrorSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer}
@@ -728,3 +737,177 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organisat
         response = HttpResponse(render_invoice_pdf(invoice), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{invoice.number or invoice.pk}.pdf"'
         return response
+
+
+# --- webhooks --------------------------------------------------------------------------------
+
+
+class OwnerWrites(permissions.BasePermission):
+    """Members read; only owners of the organisation (the key's creator must still own it) write."""
+
+    message = _("Only an owner of the organisation can do that.")
+
+    def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return Membership.objects.filter(
+            organisation=request.organisation, user=request.user, role=Membership.Role.OWNER
+        ).exists()
+
+
+WEBHOOK_EXAMPLE = {
+    "id": 3,
+    "url": "https://erp.example.com/spindle/webhooks",
+    "event_types": ["trade.created", "trade.status_changed", "invoice.issued"],
+    "active": True,
+    "created_at": "2026-03-02T09:00:00+08:00",
+}
+DELIVERY_EXAMPLE = {
+    "id": 88,
+    "subscription": 3,
+    "event_type": "trade.status_changed",
+    "event_id": "5f0c6a2e-8d0b-4c43-9a51-0d8f7f1b2c3d",
+    "status": "pending",
+    "attempts": 1,
+    "next_attempt_at": "2026-03-02T09:01:00+08:00",
+    "last_status_code": 500,
+    "last_error": "HTTP 500",
+    "attempt_log": [
+        {"attempt": 1, "at": "2026-03-02T09:00:00+08:00", "status_code": 500, "error": "HTTP 500", "duration_ms": 41}
+    ],
+    "payload": {
+        "id": "5f0c6a2e-8d0b-4c43-9a51-0d8f7f1b2c3d",
+        "type": "trade.status_changed",
+        "created": "2026-03-02T09:00:00+08:00",
+        "organisation": "hangzhou-robotics",
+        "data": {"trade": {"id": 7, "status": "in_production"}, "from": "confirmed", "to": "in_production"},
+    },
+    "created_at": "2026-03-02T09:00:00+08:00",
+    "delivered_at": None,
+}
+SIGNATURE_DOC = (
+    "Each delivery is a POST of JSON with the headers `Spindle-Event`, `Spindle-Delivery` (the delivery id), "
+    "`Spindle-Timestamp` (Unix seconds) and `Spindle-Signature: t=<timestamp>,v1=<hex>`, where `<hex>` is "
+    "HMAC-SHA256 with the subscription's secret over `<timestamp>.<raw body>`. Verify it in constant time and "
+    "refuse old timestamps. A 2xx answer acknowledges; anything else is retried after 1 min, 5 min, 30 min, "
+    "2 h and 12 h (6 attempts). The body's `id` (event id) is the same on every retry and replay."
+)
+
+
+@extend_schema_view(
+    list=doc(
+        "List webhooks",
+        "Your organisation's webhook subscriptions. " + SIGNATURE_DOC,
+        [ex("Page", {**PAGE, "results": [WEBHOOK_EXAMPLE]})],
+    ),
+    retrieve=doc(
+        "Get a webhook", "One of your organisation's webhook subscriptions.", [ex("Webhook", WEBHOOK_EXAMPLE)]
+    ),
+    create=doc(
+        "Create a webhook",
+        "Owners only. Subscribes an https URL to events; the response carries the signing secret, shown only "
+        "once. " + SIGNATURE_DOC,
+        [
+            ex(
+                "New webhook",
+                {"url": "https://erp.example.com/spindle/webhooks", "event_types": ["trade.created"]},
+                request=True,
+            ),
+            ex("Created", {**WEBHOOK_EXAMPLE, "secret": "whsec_Qm9vZ2llV29vZ2llQm9vZ2llV29vZ2ll"}),
+        ],
+        parameters=[IDEMPOTENCY],
+        responses={201: s.WebhookCreatedSerializer},
+    ),
+    partial_update=doc(
+        "Edit a webhook",
+        "Owners only. Changes the URL, the events or pauses it (`active`).",
+        [ex("Pause", {"active": False}, request=True), ex("Webhook", {**WEBHOOK_EXAMPLE, "active": False})],
+    ),
+    destroy=doc("Delete a webhook", "Owners only. Deletes the subscription and its delivery history.", []),
+)
+class WebhookViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    OrganisationScoped,
+):
+    queryset = WebhookSubscription.objects.none()  # the schema's model; get_queryset scopes
+    serializer_class = s.WebhookSerializer
+    permission_classes = [*OrganisationScoped.permission_classes, OwnerWrites]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return WebhookSubscription.objects.filter(organisation=self.organisation)
+
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        payload = s.WebhookSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        subscription, secret = webhook_services.create_subscription(
+            organisation=self.organisation,
+            by=request.user,
+            url=payload.validated_data["url"],
+            event_types=payload.validated_data["event_types"],
+        )
+        data = {**s.WebhookSerializer(subscription).data, "secret": secret}
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        subscription = self.get_object()
+        payload = s.WebhookSerializer(subscription, data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        subscription = webhook_services.update_subscription(
+            subscription=subscription, by=request.user, **payload.validated_data
+        )
+        return Response(s.WebhookSerializer(subscription).data)
+
+    def destroy(self, request, *args, **kwargs):
+        webhook_services.delete_subscription(subscription=self.get_object(), by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @doc(
+        "List a webhook's deliveries",
+        "Deliveries of this subscription, newest first, with every attempt's outcome.",
+        [ex("Page", {**PAGE, "results": [DELIVERY_EXAMPLE]})],
+        responses={200: s.WebhookDeliverySerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request, pk=None):
+        subscription = self.get_object()
+        queryset = WebhookDelivery.objects.filter(subscription=subscription)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(s.WebhookDeliverySerializer(page, many=True).data)
+
+
+@extend_schema_view(
+    list=doc(
+        "List webhook deliveries",
+        "Deliveries to all of your organisation's webhooks, newest first.",
+        [ex("Page", {**PAGE, "results": [DELIVERY_EXAMPLE]})],
+    ),
+    retrieve=doc(
+        "Get a webhook delivery", "One delivery with its payload and attempts.", [ex("Delivery", DELIVERY_EXAMPLE)]
+    ),
+)
+class WebhookDeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrganisationScoped):
+    queryset = WebhookDelivery.objects.none()  # the schema's model; get_queryset scopes
+    serializer_class = s.WebhookDeliverySerializer
+    permission_classes = [*OrganisationScoped.permission_classes, OwnerWrites]
+    filterset_fields = ["status", "event_type", "subscription"]
+
+    def get_queryset(self):
+        return WebhookDelivery.objects.filter(subscription__organisation=self.organisation)
+
+    @doc(
+        "Replay a delivery",
+        "Owners only. Sends the same event (same event id, new signature) once more, now.",
+        [ex("Queued", {**DELIVERY_EXAMPLE, "status": "pending"}, status_codes=["202"])],
+        request=None,
+        responses={202: s.WebhookDeliverySerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def replay(self, request, pk=None):
+        delivery = webhook_services.replay_delivery(delivery=self.get_object(), by=request.user)
+        return Response(s.WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

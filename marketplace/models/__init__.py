@@ -39,6 +39,7 @@ from marketplace.models.trades import (
     TradeFileAccess,
     TradeMessage,
 )
+from marketplace.models.webhooks import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
@@ -78,6 +79,9 @@ __all__ = [
     "TradeMessage",
     "User",
     "UserManager",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
     "_invitation_expiry",
     "_invitation_token",
 ]

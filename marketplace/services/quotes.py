@@ -42,6 +42,7 @@ from marketplace.services.trades import (
     price_dict,
     rate_card_of,
 )
+from marketplace.services.webhooks import publish_quote_received
 
 LINE_CODES = ("work", "setup", "material", "freight", "other")
 
@@ -169,6 +170,7 @@ def submit_quote(
         created_at=now,
     )
     RFQInvitation.objects.filter(pk=invitation.pk).update(status=RFQInvitation.Status.QUOTED, responded_at=now)
+    publish_quote_received(quote)
     notify_organisation(
         organisation=order.buyer,
         kind="quote_received",

@@ -47,6 +47,7 @@ from marketplace.models.trades import BUYER, OPERATOR, PROVIDER
 from marketplace.services.accounts import notify_organisation
 from marketplace.services.ops import check_not_suspended
 from marketplace.services.orders import transition_order
+from marketplace.services.webhooks import publish_trade_created, publish_trade_status_changed
 
 # Orders a plan may be booked for or an RFQ awarded on.
 AWARDABLE = (Order.Status.OPEN, Order.Status.MATCHED)
@@ -244,6 +245,7 @@ def _create_trade(
     TradeBooking.objects.filter(pk__in=[link.pk for link in links]).update(trade=trade)
     TradeEvent.objects.create(trade=trade, actor=by, from_status="", to_status=trade.status, at=now)
     transaction.on_commit(_enqueue_flag_trades)
+    publish_trade_created(trade)
     _notify_party(
         trade,
         provider_id,
@@ -428,6 +430,7 @@ def transition_trade(
         )
     Trade.objects.filter(pk=locked.pk).update(**changes)
     TradeEvent.objects.create(trade=locked, actor=by, from_status=current, to_status=to, note=note, at=now)
+    publish_trade_status_changed(locked, from_status=current, to_status=to, now=now)
     for field, value in changes.items():
         setattr(trade, field, value)
 
