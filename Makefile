@@ -9,7 +9,7 @@ PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format migrate seed worker beat db db-stop messages lock clean check-deploy bench screenshots
+.PHONY: help install run test lint format migrate seed worker beat db db-stop messages lock clean check-deploy bench bench-plot screenshots
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ lock: ## Re-resolve requirements.in into requirements.lock
 
 bench: migrate ## Benchmark matching on a synthetic market in its own database (BENCH_ARGS="--scale large")
 	DEBUG=$${DEBUG:-1} $(PY) manage.py bench $(BENCH_ARGS)
+
+bench-plot: install ## Draw bench/results.csv history into bench/results.png
+	DEBUG=$${DEBUG:-1} $(PY) manage.py bench_plot
 
 screenshots: seed ## Render the key pages of the demo into docs/screenshots/*.png (needs /usr/bin/chromium)
 	DEBUG=$${DEBUG:-1} $(PY) tests/e2e/screenshots.py
