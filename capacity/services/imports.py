@@ -131,7 +131,13 @@ def _read_csv(raw: bytes) -> list[list[str]]:
             continue
     else:
         raise DomainError(_("The CSV file is not UTF-8 or GB18030 text."), code="encoding")
-    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+    try:
+        # newline="" lets the csv module handle \r, \n and quoted line breaks itself.
+        return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text, newline=""))]
+    except csv.Error as error:
+        raise DomainError(
+            _("This CSV file cannot be read (%(problem)s).") % {"problem": error}, code="unreadable"
+        ) from error
 
 
 # --- Validation ------------------------------------------------------------------------------
