@@ -31,13 +31,14 @@ from capacity.api_metering import sign
 from capacity.models import Category
 from capacity.models_metering import BookingUsage
 from capacity.services.metering import finalise_due_usage, register_device
-from marketplace.models import Order, Trade
+from marketplace.models import Order, Organisation, Trade
 from marketplace.services import trades as trade_services
 from tests import samples
 from tests.billing.conftest import connect_server, localstripe, stripe_on, webhook_inbox  # noqa: F401
 from tests.billing.invoice_world import BUYER_TAX_ID, SELLER_TAX_ID
 from tests.e2e import journeys as j
-from tests.factories import ProviderProfileFactory, ResourceFactory, UserFactory
+from tests.e2e.browser import assert_accessible
+from tests.factories import OrganisationFactory, ProviderProfileFactory, ResourceFactory, UserFactory
 from tests.marketplace.trade_world import NOW, book, idle, order_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -62,6 +63,23 @@ def mill(provider_org):
     )
     start = timezone.now().replace(second=0, microsecond=0) + timedelta(minutes=3)
     idle(resource, start, start + timedelta(hours=8))
+    return resource
+
+
+@pytest.fixture
+def rival_mill(mill):
+    """Another provider's mill, free at the same time but dearer: it ranks below ``mill``."""
+    rival = OrganisationFactory(name="Ningbo Rival Machining", slug="ningbo-rival", kind=Organisation.Kind.PROVIDER)
+    ProviderProfileFactory(organisation=rival)
+    resource = ResourceFactory(
+        provider=rival,
+        name="DMG MORI CMX 600",
+        rate=Decimal("320.00"),
+        setup_fee=Decimal("400.00"),
+        cycle_time_minutes=Decimal("6"),
+    )
+    window = mill.idle_windows.get().span
+    idle(resource, window.lower, window.upper)
     return resource
 
 
@@ -109,6 +127,7 @@ def test_buyer_orders_books_accepts_and_pays_by_card_and_by_bank(
     stripe_on,  # noqa: F811
     private_media,
     mill,
+    rival_mill,
     provider_org,
     provider_owner,
     buyer_org,
@@ -163,10 +182,12 @@ def test_buyer_orders_books_accepts_and_pays_by_card_and_by_bank(
     buyer.goto(f"/orders/{order.pk}/matches/")
     j.post_action(buyer, f"/orders/{order.pk}/matches/run/")
     match = order.matches.get(resource=mill)
-    assert match.rank == 1
-    assert "Haas VF-2 vertical mill" in buyer.locator(f"#match-{match.pk}-title").inner_text()
+    assert list(order.matches.order_by("rank").values_list("resource", "rank")) == [(mill.pk, 1), (rival_mill.pk, 2)]
+    assert buyer.locator("li.match-card h2").all_inner_texts() == ["Haas VF-2 vertical mill", "DMG MORI CMX 600"]
+    assert_accessible(buyer)
     j.post_action(buyer, f"/orders/{order.pk}/matches/{match.pk}/book/")
     assert buyer.url.endswith(f"/orders/{order.pk}/hold/")
+    assert_accessible(buyer)
     j.post_action(buyer, f"/orders/{order.pk}/hold/confirm/")
     trade = Trade.objects.get(order=order)
     booking = trade.bookings.get().booking
@@ -215,7 +236,12 @@ def test_buyer_orders_books_accepts_and_pays_by_card_and_by_bank(
     provider.goto(f"/trades/{trade.pk}/")
     j.post_action(provider, f"/billing/trades/{trade.pk}/invoice/")
     invoice = Invoice.objects.get(trade=trade)
-    assert invoice.status == Invoice.Status.ISSUED
+    # 120 s measured → one 15-minute increment at 180.00/h, plus the setup fee; 13 % VAT.
+    assert list(invoice.lines.values_list("code", "quantity", "amount")) == [
+        ("machine_hours", Decimal("0.2500"), Decimal("45.00")),
+        ("setup", Decimal("1.0000"), Decimal("240.00")),
+    ]
+    assert (invoice.status, invoice.net, invoice.gross) == (Invoice.Status.ISSUED, Decimal("285.00"), Decimal("322.05"))
 
     # The buyer pays by card (see the module docstring for how the card form is filled).
     buyer.goto(f"/billing/invoices/{invoice.pk}/pay/")
@@ -248,6 +274,7 @@ def test_buyer_orders_books_accepts_and_pays_by_card_and_by_bank(
     provider.goto(f"/trades/{second.pk}/")
     j.post_action(provider, f"/billing/trades/{second.pk}/invoice/")
     bank_invoice = Invoice.objects.get(trade=second)
+    assert bank_invoice.gross == Decimal("440.70")  # 1 h × 150.00 + 240.00 setup, 13 % VAT
 
     ops = page_in(language)
     j.log_in(ops, operator_user.email, totp_secret=j.OPERATOR_TOTP_SECRET)
