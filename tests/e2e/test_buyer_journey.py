@@ -34,7 +34,6 @@ from capacity.services.metering import finalise_due_usage, register_device
 from marketplace.models import Order, Organisation, Trade
 from marketplace.services import trades as trade_services
 from tests import samples
-from tests.billing.conftest import connect_server, localstripe, stripe_on, webhook_inbox  # noqa: F401
 from tests.billing.invoice_world import BUYER_TAX_ID, SELLER_TAX_ID
 from tests.e2e import journeys as j
 from tests.e2e.browser import assert_accessible
@@ -124,7 +123,7 @@ def status_tag(page) -> str:
 def test_buyer_orders_books_accepts_and_pays_by_card_and_by_bank(
     page_in,
     site,
-    stripe_on,  # noqa: F811
+    stripe_on,
     private_media,
     mill,
     rival_mill,
