@@ -26,7 +26,7 @@ import pytest
 from allauth.mfa.totp.internal.auth import TOTP
 from django.utils import timezone, translation
 
-from billing.models import Invoice, Payment
+from billing.models import BuyerBillingProfile, Invoice, Payment
 from capacity.api_metering import sign
 from capacity.models import Category
 from capacity.models_metering import BookingUsage
@@ -134,8 +134,6 @@ def test_buyer_orders_books_accepts_and_pays_by_card_and_by_bank(
     operator_user,
     language,
 ):
-    from billing.models import BuyerBillingProfile
-
     BuyerBillingProfile.objects.create(organisation=buyer_org, legal_name="杭州机器人有限公司", tax_id=BUYER_TAX_ID)
     device, secret = register_device(
         organisation=provider_org, user=provider_owner, name="Gateway hall 2", kind="gateway", resources=[mill]
