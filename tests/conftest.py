@@ -15,6 +15,7 @@ from allauth.mfa.totp.internal.auth import TOTP
 
 from marketplace.models import Membership, Organisation
 from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
+from tests.stripe_servers import connect_server, localstripe, stripe_on, webhook_inbox  # noqa: F401
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

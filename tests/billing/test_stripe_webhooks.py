@@ -14,8 +14,8 @@ from billing import stripe_gateway
 from billing.models import Invoice, JournalTransaction, Payment, StripeEvent
 from billing.services.card_payments import open_attempt
 from billing.services.ledger import trial_balance
-from tests.billing.conftest import WEBHOOK_SECRET
 from tests.billing.stripe_world import GROSS, deliver, issued_invoice
+from tests.stripe_servers import WEBHOOK_SECRET
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
