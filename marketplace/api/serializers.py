@@ -243,7 +243,7 @@ class QuoteSerializer(serializers.ModelSerializer):
 class InvitationSerializer(serializers.ModelSerializer):
     order = serializers.IntegerField(source="rfq.order_id", read_only=True)
     message = serializers.CharField(source="rfq.message", read_only=True)
-    respond_by = serializers.DateTimeField(source="rfq.respond_by", read_only=True)
+    respond_by = serializers.DateTimeField(source="rfq.respond_by", read_only=True, allow_null=True)
     quote = QuoteSerializer(read_only=True, allow_null=True)
 
     class Meta:

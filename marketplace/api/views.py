@@ -27,6 +27,7 @@ from capacity.services import resources as resource_services
 from marketplace.api import serializers as s
 from marketplace.api.auth import ActsForOrganisation, KeyScope, organisation_of
 from marketplace.api.idempotency import idempotent
+from marketplace.api.schema import error_response
 from marketplace.models import (
     Membership,
     Order,
@@ -46,7 +47,7 @@ from marketplace.services import trades as trade_services
 from marketplace.services import webhooks as webhook_services
 from marketplace.tasks import run_match_run
 
-ERRORS = {400: s.ErrorSerializer, 401: s.ErrorSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer}
+ERRORS = {code: error_response(code) for code in (400, 401, 403, 404)}
 IDEMPOTENCY = OpenApiParameter(
     "Idempotency-Key",
     str,
