@@ -68,3 +68,12 @@ def test_ids_are_integers_and_errors_are_documented(tmp_path, db):
     assert sorted(paths["/api/v1/categories/"]["get"]["responses"]) == ["200", "400", "404"]
     error = paths["/api/v1/webhooks/{id}/"]["delete"]["responses"]["404"]
     assert error["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+def test_list_examples_are_one_page_of_items(tmp_path, db):
+    target = tmp_path / "schema.yaml"
+    call_command("spectacular", "--file", str(target))
+    paths = yaml.safe_load(target.read_text())["paths"]
+    page = paths["/api/v1/trades/"]["get"]["responses"]["200"]["content"]["application/json"]["examples"]["Page"]
+    assert page["value"]["next"] == "https://spindle.example/api/v1/orders/?cursor=cD0xMg%3D%3D"
+    assert [row["id"] for row in page["value"]["results"]] == [7]
