@@ -250,7 +250,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "marketplace.api.pagination.NewestFirst",
     "DEFAULT_THROTTLE_CLASSES": ["marketplace.api.auth.ApiKeyThrottle"],
     "EXCEPTION_HANDLER": "marketplace.api.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "marketplace.api.schema.SpindleAutoSchema",
 }
 # Requests per API key (DRF rate syntax: "600/min", "10000/day").
 SPINDLE_API_KEY_RATE = env("SPINDLE_API_KEY_RATE", "600/min")

@@ -46,3 +46,6 @@ urlpatterns = [
     path("ops/", include("marketplace.ops_urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Unknown URLs under /api/ answer 404 in the API error format (marketplace.api.errors).
+handler404 = "marketplace.api.errors.page_not_found"

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -55,3 +56,12 @@ def exception_handler(exc, context):
     elif isinstance(exc, exceptions.APIException):
         response.data = error_body(_first_code(exc.get_codes()), exc.detail)
     return response
+
+
+def page_not_found(request, exception):
+    """The 404 page (``handler404``): in the one error format for URLs under /api/ that match no
+    route (e.g. ``/api/v1/orders/abc/``), the usual page elsewhere."""
+    if request.path.startswith("/api/"):
+        not_found = exceptions.NotFound()
+        return JsonResponse(error_body(not_found.default_code, not_found.detail), status=status.HTTP_404_NOT_FOUND)
+    return defaults.page_not_found(request, exception)

@@ -2,6 +2,8 @@
 endpoint (a plain Django view signed by devices) described in the schema."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
@@ -86,3 +88,56 @@ def add_device_readings(result, generator, request, public):
         }
     }
     return result
+
+
+ERROR_EXAMPLES = {
+    400: ("validation_error", "The request has invalid fields.", {"quantity": ["Ensure this value is at least 1."]}),
+    401: ("not_authenticated", "Authentication credentials were not provided.", {}),
+    403: ("permission_denied", "You do not have permission to perform this action.", {}),
+    404: ("not_found", "Not found.", {}),
+    422: ("idempotency_key_reused", "This Idempotency-Key was already used with a different request.", {}),
+    429: ("throttled", "Request was throttled. Expected available in 12 seconds.", {"retry_after": 12}),
+}
+
+
+def error_response(code: int) -> OpenApiResponse:
+    """The documented error response for an HTTP status: the one error format, with an example."""
+    from marketplace.api.serializers import ErrorSerializer
+
+    error, message, details = ERROR_EXAMPLES[code]
+    example = OpenApiExample(
+        error, value={"error": {"code": error, "message": message, "details": details}}, response_only=True
+    )
+    return OpenApiResponse(response=ErrorSerializer, examples=[example])
+
+
+class SpindleAutoSchema(AutoSchema):
+    """drf-spectacular's AutoSchema with what every API v1 operation shares:
+
+    - ``{id}`` path parameters (``lookup_value_regex = r"\\d+"``) are integers, not patterned strings;
+    - the error responses an operation can give, in the one error format, next to its documented
+      successes: 400 (invalid body or filters), 404 (unknown object or cursor), and for operations that
+      authenticate 401 (no or bad key), 403 (not allowed) and 429 (throttled); 422 where an
+      ``Idempotency-Key`` may be sent (the key reused with another request).
+    """
+
+    def _resolve_path_parameters(self, variables):
+        parameters = super()._resolve_path_parameters(variables)
+        for parameter in parameters:
+            if parameter["schema"] == {"type": "string", "pattern": r"^\d+$"}:
+                parameter["schema"] = {"type": "integer", "minimum": 0}
+        return parameters
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if not self.path.startswith("/api/v1/"):
+            return responses
+        codes = [400, 404]
+        if self.view.authentication_classes:
+            codes += [401, 403, 429]
+        if any(getattr(p, "name", None) == "Idempotency-Key" for p in self.get_override_parameters()):
+            codes.append(422)
+        for code in sorted(codes):
+            if str(code) not in responses:
+                responses[str(code)] = self._get_response_for_code(error_response(code), str(code), direction=direction)
+        return responses

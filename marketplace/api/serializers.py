@@ -22,8 +22,18 @@ from marketplace.models import (
 from marketplace.services.orders import ORDER_FIELDS
 
 
+class CodeField(serializers.SlugRelatedField):
+    """A related row by its code. A code with a NUL character is unknown (PostgreSQL refuses NUL in
+    text, so it is never looked up)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", "\\x00"))
+        return super().to_internal_value(data)
+
+
 def _code(model, **kwargs):
-    return serializers.SlugRelatedField(slug_field="code", queryset=model.objects.all(), **kwargs)
+    return CodeField(slug_field="code", queryset=model.objects.all(), **kwargs)
 
 
 class ErrorDetailSerializer(serializers.Serializer):
@@ -243,7 +253,7 @@ class QuoteSerializer(serializers.ModelSerializer):
 class InvitationSerializer(serializers.ModelSerializer):
     order = serializers.IntegerField(source="rfq.order_id", read_only=True)
     message = serializers.CharField(source="rfq.message", read_only=True)
-    respond_by = serializers.DateTimeField(source="rfq.respond_by", read_only=True)
+    respond_by = serializers.DateTimeField(source="rfq.respond_by", read_only=True, allow_null=True)
     quote = QuoteSerializer(read_only=True, allow_null=True)
 
     class Meta:

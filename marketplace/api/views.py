@@ -27,6 +27,7 @@ from capacity.services import resources as resource_services
 from marketplace.api import serializers as s
 from marketplace.api.auth import ActsForOrganisation, KeyScope, organisation_of
 from marketplace.api.idempotency import idempotent
+from marketplace.api.schema import error_response
 from marketplace.models import (
     Membership,
     Order,
@@ -46,7 +47,7 @@ from marketplace.services import trades as trade_services
 from marketplace.services import webhooks as webhook_services
 from marketplace.tasks import run_match_run
 
-ERRORS = {400: s.ErrorSerializer, 401: s.ErrorSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer}
+ERRORS = {code: error_response(code) for code in (400, 401, 403, 404)}
 IDEMPOTENCY = OpenApiParameter(
     "Idempotency-Key",
     str,
@@ -95,7 +96,6 @@ TRADE_EXAMPLE = {
     "provider": "suzhou-precision",
     "status": "confirmed",
 }
-PAGE = {"next": "https://spindle.example/api/v1/…?cursor=cD0xMg%3D%3D", "previous": None, "results": []}
 
 
 class OrganisationScoped(viewsets.GenericViewSet):
@@ -136,7 +136,7 @@ class ApiCatalogueFilter(CatalogueFilter):
     list=doc(
         "List visible resources",
         "Listed resources of verified providers, filtered with the catalogue facets (no sort: cursor order).",
-        [ex("Page", {**PAGE, "results": [RESOURCE_EXAMPLE]})],
+        [ex("Page", RESOURCE_EXAMPLE)],
     ),
     retrieve=doc(
         "Get a resource",
@@ -278,7 +278,7 @@ class BuyerOnly(permissions.BasePermission):
     list=doc(
         "List your orders",
         "Your buyer organisation's orders, newest first.",
-        [ex("Page", {**PAGE, "results": [ORDER_EXAMPLE]})],
+        [ex("Page", ORDER_EXAMPLE)],
     ),
     retrieve=doc("Get an order", "One of your organisation's orders.", [ex("Order", ORDER_EXAMPLE)]),
     create=doc(
@@ -447,7 +447,7 @@ class OrderViewSet(
     list=doc(
         "List your trades",
         "Trades where your organisation is buyer or provider.",
-        [ex("Page", {**PAGE, "results": [TRADE_EXAMPLE]})],
+        [ex("Page", TRADE_EXAMPLE)],
     ),
     retrieve=doc("Get a trade", "One of your organisation's trades.", [ex("Trade", TRADE_EXAMPLE)]),
 )
@@ -491,17 +491,12 @@ class TradeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organisatio
             ex(
                 "Page",
                 {
-                    **PAGE,
-                    "results": [
-                        {
-                            "id": 9,
-                            "trade": 7,
-                            "resource": 12,
-                            "start": "2026-03-02T08:00:00+08:00",
-                            "end": "2026-03-02T12:00:00+08:00",
-                            "status": "confirmed",
-                        }
-                    ],
+                    "id": 9,
+                    "trade": 7,
+                    "resource": 12,
+                    "start": "2026-03-02T08:00:00+08:00",
+                    "end": "2026-03-02T12:00:00+08:00",
+                    "status": "confirmed",
                 },
             )
         ],
@@ -549,7 +544,7 @@ QUOTE_REQUEST = {
     list=doc(
         "List your RFQ invitations",
         "Invitations to quote sent to your provider organisation, with your quote if any.",
-        [ex("Page", {**PAGE, "results": [{"id": 31, "order": 41, "status": "invited", "quote": None}]})],
+        [ex("Page", {"id": 31, "order": 41, "status": "invited", "quote": None})],
     ),
     retrieve=doc(
         "Get an invitation",
@@ -603,7 +598,7 @@ class QuoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         [
             ex(
                 "Page",
-                {**PAGE, "results": [{"id": 4, "name": "Spindle meter DMU 50", "kind": "http", "resources": [12]}]},
+                {"id": 4, "name": "Spindle meter DMU 50", "kind": "gateway", "resources": [12]},
             )
         ],
     ),
@@ -630,17 +625,12 @@ class DeviceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organisati
             ex(
                 "Page",
                 {
-                    **PAGE,
-                    "results": [
-                        {
-                            "id": 2,
-                            "booking": 9,
-                            "trade": 7,
-                            "run_seconds": "5400.000",
-                            "parts": "120.000",
-                            "final": True,
-                        }
-                    ],
+                    "id": 2,
+                    "booking": 9,
+                    "trade": 7,
+                    "run_seconds": "5400.000",
+                    "parts": "120.000",
+                    "final": True,
                 },
             )
         ],
@@ -697,7 +687,7 @@ INVOICE_EXAMPLE = {
     list=doc(
         "List invoices",
         "Invoices your organisation issued (as provider) or received (as buyer), newest first.",
-        [ex("Page", {**PAGE, "results": [INVOICE_EXAMPLE]})],
+        [ex("Page", INVOICE_EXAMPLE)],
     ),
     retrieve=doc(
         "Get an invoice", "One of your organisation's invoices with its lines.", [ex("Invoice", INVOICE_EXAMPLE)]
@@ -798,7 +788,7 @@ SIGNATURE_DOC = (
     list=doc(
         "List webhooks",
         "Your organisation's webhook subscriptions. " + SIGNATURE_DOC,
-        [ex("Page", {**PAGE, "results": [WEBHOOK_EXAMPLE]})],
+        [ex("Page", WEBHOOK_EXAMPLE)],
     ),
     retrieve=doc(
         "Get a webhook", "One of your organisation's webhook subscriptions.", [ex("Webhook", WEBHOOK_EXAMPLE)]
@@ -870,7 +860,7 @@ class WebhookViewSet(
     @doc(
         "List a webhook's deliveries",
         "Deliveries of this subscription, newest first, with every attempt's outcome.",
-        [ex("Page", {**PAGE, "results": [DELIVERY_EXAMPLE]})],
+        [ex("Page", DELIVERY_EXAMPLE)],
         responses={200: s.WebhookDeliverySerializer(many=True)},
     )
     @action(detail=True, methods=["get"])
@@ -885,7 +875,7 @@ class WebhookViewSet(
     list=doc(
         "List webhook deliveries",
         "Deliveries to all of your organisation's webhooks, newest first.",
-        [ex("Page", {**PAGE, "results": [DELIVERY_EXAMPLE]})],
+        [ex("Page", DELIVERY_EXAMPLE)],
     ),
     retrieve=doc(
         "Get a webhook delivery", "One delivery with its payload and attempts.", [ex("Delivery", DELIVERY_EXAMPLE)]

@@ -14,7 +14,7 @@ from pathlib import PurePath
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -103,7 +103,10 @@ def _validate(order: Order) -> None:
     try:
         order.full_clean(exclude=["buyer", "created_by"], validate_unique=False)
     except ValidationError as error:
-        messages = [f"{order._meta.get_field(f).verbose_name}: {' '.join(m)}" for f, m in error.message_dict.items()]
+        messages = [
+            " ".join(m) if f == NON_FIELD_ERRORS else f"{order._meta.get_field(f).verbose_name}: {' '.join(m)}"
+            for f, m in error.message_dict.items()
+        ]
         raise DomainError(" ".join(messages), code="invalid") from error
     if order.category.kind != order.kind:
         raise DomainError(_("The category does not belong to the chosen kind of order."), code="category_kind")
