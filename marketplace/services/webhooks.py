@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import secrets
+import socket
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -55,16 +57,53 @@ LOCAL_HOSTS = {"localhost", "127.0.0.1"}
 # --- subscriptions ---------------------------------------------------------------------------
 
 
+def _local_allowed(host: str | None) -> bool:
+    return host in LOCAL_HOSTS and settings.SPINDLE_WEBHOOK_ALLOW_LOCAL_HTTP
+
+
+def _internal_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address if ``value`` is an IP literal that is not publicly routable, else None."""
+    try:
+        address = ipaddress.ip_address(value.split("%")[0])
+    except ValueError:
+        return None
+    return None if address.is_global else address
+
+
+def blocked_destination(url: str) -> str:
+    """Why ``url`` must not be called (it resolves to an internal address), or "".
+
+    Webhooks are requests our servers make on a customer's behalf: without this check a
+    subscription could point them at the platform's own network (SSRF). Checked again at every
+    delivery, because DNS answers change."""
+    host = urlsplit(url).hostname or ""
+    if _local_allowed(host):
+        return ""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as error:
+        return f"{host} cannot be resolved: {error}"
+    for info in infos:
+        address = _internal_ip(info[4][0])
+        if address is not None:
+            return f"{host} resolves to the internal address {address}"
+    return ""
+
+
 def clean_url(url: str) -> str:
     url = url.strip()
     parts = urlsplit(url)
     if not parts.hostname or parts.username or parts.password:
         raise DomainError(_("Enter a full URL such as https://erp.example.com/spindle/webhooks."), code="url")
-    if parts.scheme == "https":
+    if parts.scheme == "http" and _local_allowed(parts.hostname):
         return url
-    if parts.scheme == "http" and parts.hostname in LOCAL_HOSTS and settings.SPINDLE_WEBHOOK_ALLOW_LOCAL_HTTP:
-        return url
-    raise DomainError(_("Webhook URLs must use https."), code="url")
+    if parts.scheme != "https":
+        raise DomainError(_("Webhook URLs must use https."), code="url")
+    if not _local_allowed(parts.hostname) and (
+        parts.hostname in LOCAL_HOSTS or _internal_ip(parts.hostname) is not None
+    ):
+        raise DomainError(_("Webhook URLs must point at a public address."), code="url")
+    return url
 
 
 def clean_event_types(event_types: list[str]) -> list[str]:
@@ -285,7 +324,10 @@ def attempt_delivery(*, delivery_id: int, now: datetime | None = None) -> bool:
             "Spindle-Timestamp": str(timestamp),
             "Spindle-Signature": sign(secret, timestamp, body),
         }
+        blocked = blocked_destination(subscription.url)
         try:
+            if blocked:
+                raise requests.ConnectionError(f"refused: {blocked}")
             with requests.post(
                 subscription.url, data=body, headers=headers, timeout=TIMEOUT, allow_redirects=False, stream=True
             ) as response:

@@ -367,3 +367,31 @@ def test_page_refuses_plain_http_to_other_hosts(client, buyer_owner, settings):
     assert response.status_code == 200
     assert "Webhook URLs must use https." in response.content.decode()
     assert WebhookSubscription.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://10.1.2.3/hooks", "https://127.0.0.1/hooks", "https://[::1]/hooks", "https://169.254.169.254/latest"],
+)
+def test_internal_addresses_are_refused_when_subscribing(buyer_org, buyer_owner, settings, url):
+    settings.SPINDLE_WEBHOOK_ALLOW_LOCAL_HTTP = False
+    with pytest.raises(services.DomainError) as refused:
+        subscribe(buyer_org, buyer_owner, url)
+    assert refused.value.code == "url"
+    assert WebhookSubscription.objects.count() == 0
+
+
+def test_a_name_that_resolves_to_an_internal_address_is_never_called(
+    receiver, trade, buyer_org, buyer_owner, provider_owner, settings, django_capture_on_commit_callbacks
+):
+    # DNS can point a public-looking name at the platform's own network: checked at every delivery.
+    settings.SPINDLE_WEBHOOK_ALLOW_LOCAL_HTTP = False
+    subscription, _secret = subscribe(buyer_org, buyer_owner, "https://erp.example.com/hooks")
+    # As if the name now resolved to loopback (DNS rebinding): stored URLs are re-checked when sent.
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(url="https://localhost:9/hooks")
+    with django_capture_on_commit_callbacks(execute=True):
+        trade_services.transition_trade(trade=trade, to=S.IN_PRODUCTION, by=provider_owner, now=NOW)
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.last_status_code is None
+    assert "internal address" in delivery.last_error
+    assert receiver.requests == []
