@@ -1,19 +1,7 @@
 from django.contrib import admin
 
 from billing.models import CreditNote, Invoice, InvoiceLine, JournalTransaction, LedgerAccount, Payment, Posting
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Money rows are append-only: the admin shows them and never edits them."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from marketplace.admin_base import ReadOnlyAdmin
 
 
 @admin.register(LedgerAccount)

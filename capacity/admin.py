@@ -13,6 +13,7 @@ from capacity.models import (
     ReviewEvent,
     SpecAttribute,
 )
+from marketplace.admin_base import ReadOnlyAdmin
 
 
 @admin.register(Category)
@@ -102,15 +103,6 @@ class MeterReadingAdmin(admin.ModelAdmin):
     list_select_related = ["device", "resource"]
     search_fields = ["boot_id"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(BookingUsage)
 class BookingUsageAdmin(admin.ModelAdmin):
@@ -127,7 +119,7 @@ admin.site.register(JobReport)
 
 
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(ReadOnlyAdmin):
     """Bookings change only through the booking service (locks, exclusion constraint)."""
 
     list_display = ["resource", "span", "status", "hold_expires_at", "created_at"]
@@ -135,26 +127,8 @@ class BookingAdmin(admin.ModelAdmin):
     search_fields = ["resource__name", "resource__provider__name"]
     list_select_related = ["resource"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ReviewEvent)
-class ReviewEventAdmin(admin.ModelAdmin):
+class ReviewEventAdmin(ReadOnlyAdmin):
     list_display = ["subject_type", "subject_id", "from_status", "to_status", "actor", "created_at"]
     list_filter = ["subject_type", "to_status"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.admin_base import ReadOnlyAdmin
 from marketplace.models import (
     ApiKey,
     AuditEntry,
@@ -119,17 +120,6 @@ class FileAccessLogAdmin(admin.ModelAdmin):
 
 # --- Read-only views of the trade domain: every change goes through services (state machines,
 # locks, ledger); the admin is for looking things up, with search and filters.
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class TradeEventInline(admin.TabularInline):
