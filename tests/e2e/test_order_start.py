@@ -70,6 +70,12 @@ def test_the_first_wizard_step_works_with_the_keyboard_alone(page_in, buyer_org,
     )
     _tab_to(buyer, "id_major")
     _arrow_to(buyer, "id_major", str(machining.pk))
+    # Each arrow step reloads the selects; on a loaded machine the swaps land late, so wait
+    # until the last one has settled on the chosen category before moving on.
+    buyer.wait_for_function(
+        "code => !document.querySelector('.htmx-request') && document.querySelector('#id_major').value === code",
+        arg=str(machining.pk),
+    )
     _tab_to(buyer, "id_title")
     buyer.keyboard.type("Keyboard bracket")
     _tab_to(buyer, "id_quantity")
