@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db.models import Case, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
-from billing.models import CreditNote, Invoice, LedgerAccount, Payment, Payout, Posting
+from billing.models import BankRefund, CreditNote, Invoice, LedgerAccount, Payment, Payout, Posting
 from marketplace.models import Organisation, User
 from marketplace.selectors.orders import is_verified_operator
 
@@ -114,3 +114,12 @@ def invoices_awaiting_payout() -> QuerySet[Invoice]:
 
 def recent_payouts(limit: int = 50) -> list[Payout]:
     return list(Payout.objects.select_related("invoice", "provider", "recorded_by")[:limit])
+
+
+def bank_refunds_owed() -> QuerySet[BankRefund]:
+    """Bank refunds a credit note made owed to a buyer and no operator has recorded as sent."""
+    return (
+        BankRefund.objects.filter(status=BankRefund.Status.OWED)
+        .select_related("invoice", "credit_note")
+        .order_by("created_at", "pk")
+    )

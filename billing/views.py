@@ -373,6 +373,7 @@ def ops_payments(request):
         "form": form,
         "open_invoices": selectors.open_invoices().order_by("due_at", "pk"),
         "payments": selectors.recent_payments(),
+        "bank_refunds_owed": selectors.bank_refunds_owed(),
         "trial_rows": rows,
         "trial_totals": [(currency, trial_balance(currency)) for currency in currencies],
     }

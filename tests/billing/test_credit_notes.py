@@ -293,6 +293,8 @@ def test_operator_records_a_bank_refund_from_the_invoice_page(invoice, operator,
     )
     owed = credit_and_refund(invoice=invoice, amount=Decimal("10.00"), reason="Late", by=operator).bank_refund
     client = client_for(operator)
+    listing = client.get(reverse("billing:ops_payments")).content.decode()
+    assert owed.credit_note.number in listing and "CN¥10.00" in listing
     page = client.get(reverse("billing:invoice_detail", args=[invoice.pk])).content.decode()
     assert "Record as sent" in page and "Owed to the buyer" in page
     response = client.post(
@@ -301,6 +303,7 @@ def test_operator_records_a_bank_refund_from_the_invoice_page(invoice, operator,
     assert response.status_code == 302
     owed.refresh_from_db()
     assert (owed.status, owed.bank_reference) == ("executed", "ICBC-RF-9")
+    assert owed.credit_note.number not in client.get(reverse("billing:ops_payments")).content.decode()
 
 
 def test_seller_issues_a_partial_credit_note_from_the_invoice_page(invoice, provider_owner, buyer_owner, client_for):
