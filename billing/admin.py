@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from billing.models import CreditNote, Invoice, InvoiceLine, JournalTransaction, LedgerAccount, Payment, Posting
+from billing.models import (
+    BankRefund,
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    JournalTransaction,
+    LedgerAccount,
+    Payment,
+    Posting,
+)
 from marketplace.admin_base import ReadOnlyAdmin
 
 
@@ -61,3 +70,12 @@ class PaymentAdmin(ReadOnlyAdmin):
     list_display = ["invoice", "method", "amount", "currency", "received_on", "bank_reference", "recorded_by"]
     list_filter = ["method", "currency"]
     search_fields = ["bank_reference", "invoice__number", "invoice__payment_reference"]
+
+
+@admin.register(BankRefund)
+class BankRefundAdmin(ReadOnlyAdmin):
+    """Recorded as sent from the invoice page (billing.services.payouts.record_bank_refund_executed)."""
+
+    list_display = ["invoice", "credit_note", "amount", "currency", "status", "bank_reference", "created_at"]
+    list_filter = ["status", "currency"]
+    search_fields = ["invoice__number", "credit_note__number", "bank_reference"]

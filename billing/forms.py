@@ -43,7 +43,33 @@ class FapiaoForm(forms.Form):
 
 
 class CreditNoteForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount to credit (gross, incl. VAT)"),
+        help_text=_("Leave empty to credit all that remains of the invoice."),
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+    )
     reason = forms.CharField(label=_("Reason"), max_length=300)
+
+
+class SupplementaryInvoiceForm(forms.Form):
+    """One extra line agreed after the invoice was issued (the common case: extra work)."""
+
+    description = forms.CharField(label=_("Description"), max_length=300)
+    quantity = forms.DecimalField(
+        label=_("Quantity"), max_digits=14, decimal_places=4, min_value=Decimal("0.0001"), initial=1
+    )
+    unit = forms.CharField(label=_("Unit"), max_length=10, required=False)
+    unit_price = forms.DecimalField(
+        label=_("Unit price (net)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01")
+    )
+    reason = forms.CharField(label=_("Why the extra charge was agreed"), max_length=300)
+
+
+class BankRefundExecutedForm(forms.Form):
+    bank_reference = forms.CharField(label=_("Bank reference of the refund transfer"), max_length=100)
 
 
 class CardPaymentForm(forms.Form):

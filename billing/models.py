@@ -509,3 +509,53 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"{self.refund_id}: {self.amount} {self.currency}"
+
+
+class BankRefund(models.Model):
+    """Bank-transfer money a credit note made owed back to the buyer. Written as owed when the
+    credit note is issued (buyer receivable → buyer credit); an operator records it executed
+    once the platform's bank sent it (buyer credit → bank clearing). Card money goes back
+    through Stripe instead (Refund)."""
+
+    class Status(models.TextChoices):
+        OWED = "owed", _("Owed to the buyer")
+        EXECUTED = "executed", _("Sent to the buyer")
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="bank_refunds")
+    credit_note = models.OneToOneField(CreditNote, on_delete=models.PROTECT, related_name="bank_refund")
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    reason = models.CharField(_("reason"), max_length=300)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OWED)
+    journal = models.OneToOneField(JournalTransaction, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    bank_reference = models.CharField(_("bank reference"), max_length=100, blank=True)
+    executed_journal = models.OneToOneField(
+        JournalTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    executed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    executed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bank refund")
+        verbose_name_plural = _("bank refunds")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="bankrefund_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(status="owed", executed_at__isnull=True, executed_journal__isnull=True)
+                | (
+                    Q(status="executed", executed_at__isnull=False, executed_journal__isnull=False)
+                    & ~Q(bank_reference="")
+                ),
+                name="bankrefund_executed_recorded",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} → {self.invoice_id} ({self.status})"

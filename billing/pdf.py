@@ -19,6 +19,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from billing.models import Invoice
 from billing.money import format_money
+from billing.services.invoices import amount_due
 
 FONT = "STSong-Light"
 if FONT not in pdfmetrics.getRegisteredFontNames():
@@ -120,6 +121,19 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
     story += [lines, Spacer(1, 4 * mm)]
     for note in invoice.notes or []:
         story.append(_p(note, SMALL))
+    credit_notes = list(invoice.credit_notes.all())
+    if credit_notes:
+        # Bilingual like the rest of the PDF: the document is the same whatever the viewer's language.
+        story += [Spacer(1, 4 * mm), _p("红字冲销 / Credit notes")]
+        for note in credit_notes:
+            story.append(
+                _p(
+                    f"{note.number} {note.issued_at:%Y-%m-%d}: {_money(note.gross, currency)} "
+                    f"(不含税 net {_money(note.net, currency)}, 增值税 VAT {_money(note.vat, currency)}) "
+                    f"— {note.reason}",
+                    SMALL,
+                )
+            )
     story += [
         Spacer(1, 6 * mm),
         _p("对公转账付款信息 / Payment by bank transfer"),
@@ -127,7 +141,7 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
         _p(f"开户行 Bank: {bank['bank_zh']} / {bank['bank']}"),
         _p(f"账号 Account: {bank['account_number']}    SWIFT: {bank['swift']}"),
         _p(f"付款附言 Payment reference (required): {invoice.payment_reference}"),
-        _p(f"应付金额 Amount due: {_money(invoice.gross, currency)}    到期日 Due: {invoice.due_at:%Y-%m-%d}"),
+        _p(f"应付金额 Amount due: {_money(amount_due(invoice), currency)}    到期日 Due: {invoice.due_at:%Y-%m-%d}"),
         Spacer(1, 4 * mm),
         _p(
             "增值税发票由服务商另行开具。 The VAT fapiao is issued separately by the provider. "

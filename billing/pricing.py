@@ -172,11 +172,7 @@ def price_trade(terms: Terms, usage: Usage) -> Quote:
 
     net = sum((line.amount for line in lines), ZERO)
     vat = quantize(net * terms.vat_rate, currency, HALF_UP)
-    commission = quantize(net * terms.commission_rate, currency, HALF_UP)
-    commission = max(commission, terms.commission_min)
-    if terms.commission_max is not None:
-        commission = min(commission, terms.commission_max)
-    commission = min(commission, net)  # never more than the work itself
+    commission = commission_on(net, terms)
     return Quote(
         currency=currency,
         lines=lines,
@@ -188,6 +184,79 @@ def price_trade(terms: Terms, usage: Usage) -> Quote:
         provider_share=net - commission,
         notes=notes,
     )
+
+
+def commission_on(net: Decimal, terms: Terms) -> Decimal:
+    """The platform's commission on ``net``: the rate HALF_UP, clamped to the category's minimum
+    and maximum, and never more than the net itself (so the provider's share is never negative).
+    Non-decreasing in ``net``, and so is ``net − commission``: crediting part of an invoice
+    never raises either."""
+    commission = quantize(net * terms.commission_rate, terms.currency, HALF_UP)
+    commission = max(commission, terms.commission_min)
+    if terms.commission_max is not None:
+        commission = min(commission, terms.commission_max)
+    return max(min(commission, net), ZERO)
+
+
+def price_extra_lines(terms: Terms, lines: list[Line]) -> Quote:
+    """A supplementary invoice: lines agreed after the primary invoice, priced by the trade's
+    rules — VAT once on their net total (HALF_UP), commission on that net (rate, min, max),
+    the provider's share by subtraction."""
+    net = sum((line.amount for line in lines), ZERO)
+    vat = quantize(net * terms.vat_rate, terms.currency, HALF_UP)
+    commission = commission_on(net, terms)
+    return Quote(
+        currency=terms.currency,
+        lines=lines,
+        net=net,
+        vat_rate=terms.vat_rate,
+        vat=vat,
+        gross=net + vat,
+        commission=commission,
+        provider_share=net - commission,
+    )
+
+
+def extra_line(*, description: str, quantity: Decimal, unit: str, unit_price: Decimal, currency: str) -> Line:
+    return _line("extra", description, quantity, unit, unit_price, currency)
+
+
+@dataclass(frozen=True)
+class CreditSplit:
+    """What one credit note takes off an invoice (positive amounts): gross = net + VAT and
+    net = commission + provider share, exactly."""
+
+    gross: Decimal
+    net: Decimal
+    vat: Decimal
+    commission: Decimal
+    provider_share: Decimal
+
+
+def split_credit(
+    amount: Decimal, *, remaining_net: Decimal, remaining_vat: Decimal, remaining_commission: Decimal, terms: Terms
+) -> CreditSplit:
+    """Split a credited gross ``amount`` by the invoice's VAT rate.
+
+    Rule (one rounding, HALF_UP): credited net = amount / (1 + VAT rate) rounded HALF_UP to the
+    minor unit, credited VAT = amount − credited net; each is kept within what remains of the
+    invoice (a cent moves to the other part when earlier notes left the remainder a cent off the
+    rate). Crediting all that remains takes exactly the remaining net and VAT. The commission is
+    recomputed on the reduced net (rate, min, max): credited commission = remaining − new; the
+    provider's share credited is the rest of the credited net, by subtraction."""
+    remaining_gross = remaining_net + remaining_vat
+    if amount == remaining_gross:
+        net, vat = remaining_net, remaining_vat
+    else:
+        net = min(quantize(amount / (1 + terms.vat_rate), terms.currency, HALF_UP), remaining_net)
+        vat = amount - net
+        if vat > remaining_vat:
+            vat = remaining_vat
+            net = amount - vat
+    new_commission = commission_on(remaining_net - net, terms)
+    commission = max(remaining_commission - new_commission, ZERO)
+    commission = min(commission, net)
+    return CreditSplit(gross=amount, net=net, vat=vat, commission=commission, provider_share=net - commission)
 
 
 def _hours(value: Decimal) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, DecimalField, F, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
-from billing.models import Invoice, LedgerAccount, Payment, Payout, Posting
+from billing.models import BankRefund, CreditNote, Invoice, LedgerAccount, Payment, Payout, Posting
 from marketplace.models import Organisation, User
 from marketplace.selectors.orders import is_verified_operator
 
@@ -46,8 +46,18 @@ def invoice_access(*, user: User, organisation: Organisation | None, invoice_id:
 
 def _with_settlement(qs: QuerySet[Invoice]) -> QuerySet[Invoice]:
     zero = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
+
+    # Subqueries, not joins: summing payments and credit notes in one join would multiply rows.
+    def total(model, field: str):
+        rows = model.objects.filter(invoice=OuterRef("pk")).order_by().values("invoice")
+        return Coalesce(Subquery(rows.annotate(t=Sum(field)).values("t")[:1]), zero)
+
     return qs.annotate(
-        paid=Coalesce(Sum("payments__amount"), zero),
+        paid=total(Payment, "amount"),
+        credited_gross=-total(CreditNote, "gross"),
+        credited_net=total(CreditNote, "net"),
+        credited_commission=total(CreditNote, "commission"),
+        credited_share=total(CreditNote, "provider_share"),
     ).select_related("seller", "buyer")
 
 
@@ -104,3 +114,12 @@ def invoices_awaiting_payout() -> QuerySet[Invoice]:
 
 def recent_payouts(limit: int = 50) -> list[Payout]:
     return list(Payout.objects.select_related("invoice", "provider", "recorded_by")[:limit])
+
+
+def bank_refunds_owed() -> QuerySet[BankRefund]:
+    """Bank refunds a credit note made owed to a buyer and no operator has recorded as sent."""
+    return (
+        BankRefund.objects.filter(status=BankRefund.Status.OWED)
+        .select_related("invoice", "credit_note")
+        .order_by("created_at", "pk")
+    )

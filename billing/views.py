@@ -23,13 +23,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from billing import selectors, stripe_gateway
 from billing.forms import (
     BankPayoutForm,
+    BankRefundExecutedForm,
     BankTransferForm,
     BuyerBillingProfileForm,
     CardPaymentForm,
     CreditNoteForm,
     FapiaoForm,
+    SupplementaryInvoiceForm,
 )
-from billing.models import BuyerBillingProfile, Invoice
+from billing.models import BankRefund, BuyerBillingProfile, Invoice
 from billing.services import card_payments, payments, payouts
 from billing.services import invoices as services
 from billing.services.ledger import trial_balance
@@ -77,10 +79,11 @@ def billing_home(request):
         "issued": issued,
         "connect_account": getattr(organisation, "connect_account", None) if organisation.is_provider else None,
         "cards_on": stripe_gateway.is_configured(),
+        # Net of credit notes: a void invoice is fully credited, a partly credited one counts its rest.
         "statement_totals": {
-            "net": sum((i.net for i in issued if i.status != Invoice.Status.VOID), start=0),
-            "commission": sum((i.commission for i in issued if i.status != Invoice.Status.VOID), start=0),
-            "share": sum((i.provider_share for i in issued if i.status != Invoice.Status.VOID), start=0),
+            "net": sum((i.net + i.credited_net for i in issued), start=0),
+            "commission": sum((i.commission + i.credited_commission for i in issued), start=0),
+            "share": sum((i.provider_share + i.credited_share for i in issued), start=0),
         },
         "profile": BuyerBillingProfile.objects.filter(organisation=organisation).first(),
         "is_owner": request.membership.is_owner,
@@ -121,6 +124,7 @@ def provider_statement_csv(request):
             _("Total"),
             _("Commission"),
             _("Net to you"),
+            _("Credited (gross)"),
             _("Paid"),
         ]
     )
@@ -137,6 +141,7 @@ def provider_statement_csv(request):
                 invoice.gross,
                 invoice.commission,
                 invoice.provider_share,
+                invoice.credited_gross,
                 invoice.paid,
             ]
         )
@@ -156,7 +161,10 @@ def invoice_detail(request, invoice_id: int):
         "invoice": invoice,
         "lines": invoice.lines.all(),
         "credit_notes": invoice.credit_notes.all(),
+        "remaining": services.remaining_of(invoice),
         "payments": invoice.payments.all(),
+        "bank_refunds": invoice.bank_refunds.all(),
+        "supplementary": invoice.supplementary_invoices.exclude(status=Invoice.Status.DRAFT).order_by("pk"),
         "events": invoice.events.select_related("actor"),
         "amount_due": services.amount_due(invoice),
         "bank": settings.SPINDLE_PLATFORM_BANK,
@@ -166,6 +174,8 @@ def invoice_detail(request, invoice_id: int):
         "payout": getattr(invoice, "payout", None),
         "fapiao_form": FapiaoForm() if access.is_seller else None,
         "credit_form": CreditNoteForm() if access.is_seller and invoice.is_open else None,
+        "supplement_form": SupplementaryInvoiceForm(prefix="extra") if _seller_owner(request, access) else None,
+        "bank_refund_form": BankRefundExecutedForm(prefix="bankrefund") if access.role == selectors.OPERATOR else None,
         "accept_attribute": ".pdf,.png,.jpg,.jpeg,.webp,.tif,.tiff",
     }
     return render(request, "billing/invoice_detail.html", context)
@@ -230,12 +240,81 @@ def invoice_credit_note(request, invoice_id: int):
         messages.error(request, _("Give the reason for the credit note."))
         return _back(invoice_id)
     try:
-        note = services.issue_credit_note(invoice=access.invoice, reason=form.cleaned_data["reason"], by=request.user)
+        note = services.issue_credit_note(
+            invoice=access.invoice,
+            amount=form.cleaned_data["amount"],
+            reason=form.cleaned_data["reason"],
+            by=request.user,
+        )
     except DomainError as error:
         messages.error(request, error.message)
     else:
         messages.success(request, _("Credit note %(number)s issued.") % {"number": note.number})
     return _back(invoice_id)
+
+
+def _seller_owner(request, access: selectors.InvoiceAccess) -> bool:
+    """Supplementary invoices are the provider's to issue, by an owner of its organisation."""
+    if not access.is_seller or access.invoice.status == Invoice.Status.DRAFT:
+        return False
+    membership = active_membership(request)
+    return bool(membership and membership.is_owner)
+
+
+@_signed_in
+@require_POST
+def invoice_supplement(request, invoice_id: int):
+    access = _access(request, invoice_id)
+    if not _seller_owner(request, access):
+        raise Http404
+    form = SupplementaryInvoiceForm(request.POST, prefix="extra")
+    if not form.is_valid():
+        messages.error(request, _("Check the extra charge: description, quantity, unit price and reason."))
+        return _back(invoice_id)
+    data = form.cleaned_data
+    try:
+        supplement = services.issue_supplementary_invoice(
+            invoice=access.invoice,
+            lines=[
+                services.ExtraLine(
+                    description=data["description"],
+                    quantity=data["quantity"],
+                    unit=data["unit"],
+                    unit_price=data["unit_price"],
+                )
+            ],
+            reason=data["reason"],
+            by=request.user,
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+        return _back(invoice_id)
+    messages.success(
+        request, _("Supplementary invoice %(number)s issued and sent to the buyer.") % {"number": supplement.number}
+    )
+    return _back(supplement.pk)
+
+
+@operator_required
+@require_POST
+def bank_refund_executed(request, refund_id: int):
+    """The operator sent a bank refund owed to the buyer and records its bank reference."""
+    bank_refund = BankRefund.objects.filter(pk=refund_id).first()
+    if bank_refund is None:
+        raise Http404
+    form = BankRefundExecutedForm(request.POST, prefix="bankrefund")
+    if not form.is_valid():
+        messages.error(request, _("Give the bank's reference of the transfer."))
+        return _back(bank_refund.invoice_id)
+    try:
+        payouts.record_bank_refund_executed(
+            bank_refund=bank_refund, bank_reference=form.cleaned_data["bank_reference"], by=request.user
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Bank refund recorded as sent."))
+    return _back(bank_refund.invoice_id)
 
 
 @_signed_in
@@ -294,6 +373,7 @@ def ops_payments(request):
         "form": form,
         "open_invoices": selectors.open_invoices().order_by("due_at", "pk"),
         "payments": selectors.recent_payments(),
+        "bank_refunds_owed": selectors.bank_refunds_owed(),
         "trial_rows": rows,
         "trial_totals": [(currency, trial_balance(currency)) for currency in currencies],
     }

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from billing.money import format_money
 from marketplace.selectors.audit import SUBJECT_TYPES
 
 
@@ -16,11 +19,20 @@ class DisputeDecisionForm(forms.Form):
     decision = forms.ChoiceField(
         label=_("Decision"),
         choices=[
+            ("full_refund", _("Full refund")),
+            ("partial_refund", _("Partial refund")),
             ("redo", _("Redo: the provider makes the rejected parts again")),
             ("rejected", _("Claim rejected")),
-            ("refund_pending", _("Refund due (settled when billing lands)")),
         ],
         widget=forms.RadioSelect,
+    )
+    amount = forms.DecimalField(
+        label=_("Amount to refund (gross, incl. VAT)"),
+        help_text=_("Only for a partial refund."),
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
     )
     note = forms.CharField(
         label=_("Explanation"),
@@ -28,6 +40,30 @@ class DisputeDecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=4000,
     )
+
+    def __init__(self, *args, ceiling: Decimal | None = None, currency: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ceiling, self.currency = ceiling, currency
+        if ceiling is not None:
+            self.fields["amount"].help_text = _("Only for a partial refund; at most %(ceiling)s.") % {
+                "ceiling": format_money(ceiling, currency)
+            }
+
+    def clean(self):
+        data = super().clean()
+        decision, amount = data.get("decision"), data.get("amount")
+        if decision == "partial_refund":
+            if amount is None:
+                self.add_error("amount", _("Enter the amount to refund."))
+            elif self.ceiling is not None and amount > self.ceiling:
+                self.add_error(
+                    "amount",
+                    _("At most %(ceiling)s can be refunded on this trade.")
+                    % {"ceiling": format_money(self.ceiling, self.currency)},
+                )
+        elif amount is not None:
+            self.add_error("amount", _("An amount goes with a partial refund only."))
+        return data
 
 
 class SuspensionForm(forms.Form):

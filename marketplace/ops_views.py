@@ -4,6 +4,8 @@ OperatorMFAMiddleware on /ops/); writes go through marketplace.services.ops."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
@@ -101,9 +103,12 @@ def ops_disputes(request):
 
 
 def _dispute_context(trade: Trade) -> dict:
+    from billing.models import Invoice
+
     thread = TradeMessage.objects.filter(trade=trade).select_related("author", "organisation")
     thread = thread.prefetch_related(Prefetch("attachments", queryset=TradeAttachment.objects.order_by("pk")))
     bookings = trade.bookings.select_related("booking", "booking__resource", "resource")
+    invoices = Invoice.objects.filter(trade=trade).prefetch_related("credit_notes", "refunds", "bank_refunds")
     return {
         "trade": trade,
         "events": trade.events.select_related("actor"),
@@ -111,33 +116,59 @@ def _dispute_context(trade: Trade) -> dict:
         "charts": [booking_usage_chart(link.booking) for link in bookings],
         "order_files": trade.order.files.all(),
         "flags": trade.flags.select_related("resolved_by"),
+        "invoices": invoices.order_by("pk"),
         **_queue_counts(),
     }
+
+
+def _refund_ceiling(trade: Trade) -> tuple[Decimal | None, str, str]:
+    """The most a refund may be, its currency, and why it is unknown (usage still open)."""
+    from billing.services.payouts import refund_ceiling
+
+    if trade.status != Trade.Status.DISPUTED:
+        return None, trade.currency, ""
+    try:
+        ceiling, currency = refund_ceiling(trade)
+    except DomainError as error:
+        return None, trade.currency, error.message
+    return ceiling, currency, ""
+
+
+def _decision_page(request, trade: Trade, data=None, status: int = 200):
+    ceiling, currency, unknown = _refund_ceiling(trade)
+    form = DisputeDecisionForm(data, ceiling=ceiling, currency=currency)
+    context = {**_dispute_context(trade), "form": form, "ceiling": ceiling, "ceiling_unknown": unknown}
+    return form, context
 
 
 @operator_required
 @require_GET
 def ops_dispute(request, trade_id: int):
     trade = get_object_or_404(Trade.objects.select_related("buyer", "provider", "order"), pk=trade_id)
-    return render(request, "ops/dispute.html", {**_dispute_context(trade), "form": DisputeDecisionForm()})
+    _form, context = _decision_page(request, trade)
+    return render(request, "ops/dispute.html", context)
 
 
 @operator_required
 @require_POST
 def ops_dispute_resolve(request, trade_id: int):
     trade = get_object_or_404(Trade.objects.select_related("buyer", "provider", "order"), pk=trade_id)
-    form = DisputeDecisionForm(request.POST)
+    form, context = _decision_page(request, trade, request.POST)
     if form.is_valid():
         try:
             ops.resolve_dispute(
-                trade=trade, by=request.user, decision=form.cleaned_data["decision"], note=form.cleaned_data["note"]
+                trade=trade,
+                by=request.user,
+                decision=form.cleaned_data["decision"],
+                note=form.cleaned_data["note"],
+                amount=form.cleaned_data["amount"],
             )
         except DomainError as error:
-            messages.error(request, error.message)
+            form.add_error(None, error.message)
         else:
             messages.success(request, _("Dispute resolved; both parties were notified."))
-            return redirect("ops_disputes")
-    return render(request, "ops/dispute.html", {**_dispute_context(trade), "form": form}, status=400)
+            return redirect("ops_dispute", trade_id=trade.pk)
+    return render(request, "ops/dispute.html", context, status=400)
 
 
 # --- organisations and suspensions -----------------------------------------------------------

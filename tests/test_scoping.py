@@ -10,13 +10,14 @@ and no refused request changes the database. Later features add their routes her
 
 import re
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from billing.models import BuyerBillingProfile, CreditNote, Invoice, JournalTransaction, Payment
+from billing.models import BankRefund, BuyerBillingProfile, CreditNote, Invoice, JournalTransaction, Payment
 from capacity.models import (
     AvailabilityException,
     Booking,
@@ -264,6 +265,8 @@ ACCESS = {
     "billing:invoice_fapiao": ORG,
     "billing:invoice_fapiao_upload": ORG,
     "billing:invoice_credit_note": ORG,
+    "billing:invoice_supplement": OWNER,
+    "billing:bank_refund_executed": OPERATOR,
     "billing:trade_invoice_issue": ORG,
     "billing:ops_payments": OPERATOR,
     # card payments: the buyer pays; Stripe's webhook is authenticated by its signature, not a
@@ -390,9 +393,20 @@ def world(provider_org, provider_owner, provider_member, outsider, buyer_org, bu
         trade=completed_trade(provider_org, provider_owner, buyer_org, buyer_owner), now=ISSUED_AT
     )
     upload_fapiao(invoice=invoice, upload=samples.upload("fapiao.pdf", samples.pdf()), by=provider_owner)
+    # A bank transfer on it, part of which a credit note made owed back to the buyer.
+    from billing.services.payments import record_bank_transfer
+    from billing.services.payouts import credit_and_refund
+
+    record_bank_transfer(
+        invoice=invoice, amount=Decimal("100.00"), received_on=ISSUED_AT.date(), bank_reference="B-1", by=provider_owner
+    )
+    bank_refund = credit_and_refund(
+        invoice=invoice, amount=invoice.gross - Decimal("50.00"), reason="Scoping world", by=provider_owner
+    ).bank_refund
     flag = TradeFlag.objects.create(trade=trade, kind=TradeFlag.Kind.PRICE_OUTLIER)
     return {
         "invoice_id": invoice.pk,
+        "refund_id": bank_refund.pk,
         "flag_id": flag.pk,
         "organisation_id": provider_org.pk,
         "trade_id": trade.pk,
@@ -473,6 +487,7 @@ def snapshot():
         list(Invoice.objects.order_by("pk").values_list("pk", "status", "fapiao", "number")),
         list(CreditNote.objects.order_by("pk").values_list("pk")),
         list(Payment.objects.order_by("pk").values_list("pk")),
+        list(BankRefund.objects.order_by("pk").values_list("pk", "status", "bank_reference")),
         list(BuyerBillingProfile.objects.order_by("pk").values_list("pk", "legal_name", "tax_id")),
         JournalTransaction.objects.count(),
         list(ApiKey.objects.order_by("pk").values_list("pk", "revoked_at")),

@@ -1,5 +1,7 @@
-"""Invoices: issued once per completed trade from its terms snapshot and final usage, numbered in
-the provider's gapless yearly series, posted to the ledger; corrected only by credit notes.
+"""Invoices: issued once per completed (or resolved) trade from its terms snapshot and final
+usage, numbered in the provider's gapless yearly series, posted to the ledger; corrected only
+by credit notes (full or partial) or a supplementary invoice for an extra charge, never by
+editing.
 
 Numbering: each (seller, year, kind) has one DocumentSequence row. Issuing locks it with
 SELECT … FOR UPDATE in the same transaction that writes the invoice and its ledger entry, so
@@ -10,6 +12,7 @@ number is ever used twice or skipped.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -30,7 +33,8 @@ from billing.models import (
     InvoiceEvent,
     InvoiceLine,
 )
-from billing.pricing import Usage, price_trade
+from billing.money import format_money, quantize
+from billing.pricing import CreditSplit, Terms, Usage, extra_line, price_extra_lines, price_trade, split_credit
 from billing.services.ledger import credit, debit, ledger_account, post_transaction
 from marketplace.errors import DomainError
 from marketplace.models import Organisation, Trade, User
@@ -134,7 +138,7 @@ def _event(invoice: Invoice, *, to: str, frm: str, actor: User | None, at: datet
 
 
 def issue_invoice_for_trade(*, trade: Trade, now: datetime | None = None, by: User | None = None) -> Invoice:
-    """Price the completed trade and issue its invoice, with one balanced ledger transaction
+    """Price the completed (or resolved) trade and issue its invoice, with one balanced ledger transaction
     (buyer receivable = provider payable + commission + VAT). A second call returns the same
     invoice; an incomplete trade or open usage is refused with the reason."""
     now = now or timezone.now()
@@ -144,9 +148,11 @@ def issue_invoice_for_trade(*, trade: Trade, now: datetime | None = None, by: Us
         existing = Invoice.objects.filter(trade=locked, supplements__isnull=True).first()
         if existing is not None:
             return existing
-        if locked.status != Trade.Status.COMPLETED:
+        # A resolved dispute is as final as a completion: the trade is invoiced for its usage and
+        # any refund decided is a credit note against that invoice.
+        if locked.status not in (Trade.Status.COMPLETED, Trade.Status.RESOLVED):
             raise DomainError(
-                _("Only completed trades are invoiced; this one is %(status)s.")
+                _("Only completed trades and resolved disputes are invoiced; this one is %(status)s.")
                 % {"status": Trade.Status(locked.status).label},
                 code="not_completed",
             )
@@ -177,33 +183,38 @@ def issue_invoice_for_trade(*, trade: Trade, now: datetime | None = None, by: Us
             buyer_bank_name=profile.bank_name if profile else "",
             buyer_bank_account=profile.bank_account if profile else "",
         )
-        InvoiceLine.objects.bulk_create(
-            InvoiceLine(
-                invoice=invoice,
-                position=position,
-                code=line.code,
-                description=line.description[:300],
-                quantity=line.quantity,
-                unit=line.unit,
-                unit_price=line.unit_price,
-                amount=line.amount,
-                rule=line.rule,
-            )
-            for position, line in enumerate(quote.lines, start=1)
-        )
-        _event(invoice, to=Invoice.Status.DRAFT, frm="", actor=by, at=now)
-        invoice.number = next_number(seller=locked.provider, kind=DocumentSequence.Kind.INVOICE, when=now)
-        invoice.status = Invoice.Status.ISSUED
-        invoice.issued_at = now
-        invoice.due_at = now + timedelta(days=invoice.payment_terms_days)
-        invoice.save(update_fields=["number", "status", "issued_at", "due_at"])
-        _event(invoice, to=Invoice.Status.ISSUED, frm=Invoice.Status.DRAFT, actor=by, at=now)
-        _post_invoice(invoice, now=now, by=by)
-        publish_invoice_issued(invoice)
-        invoice_id = invoice.pk
-        transaction.on_commit(lambda: _send_on_commit(invoice_id))
-        _notify_buyer(invoice)
+        _finish_issue(invoice, quote=quote, now=now, by=by)
     return invoice
+
+
+def _finish_issue(invoice: Invoice, *, quote, now: datetime, by: User | None) -> None:
+    """Lines, number, ledger entry and notices of a draft invoice, inside the issuing transaction."""
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=invoice,
+            position=position,
+            code=line.code,
+            description=line.description[:300],
+            quantity=line.quantity,
+            unit=line.unit,
+            unit_price=line.unit_price,
+            amount=line.amount,
+            rule=line.rule,
+        )
+        for position, line in enumerate(quote.lines, start=1)
+    )
+    _event(invoice, to=Invoice.Status.DRAFT, frm="", actor=by, at=now)
+    invoice.number = next_number(seller=invoice.seller, kind=DocumentSequence.Kind.INVOICE, when=now)
+    invoice.status = Invoice.Status.ISSUED
+    invoice.issued_at = now
+    invoice.due_at = now + timedelta(days=invoice.payment_terms_days)
+    invoice.save(update_fields=["number", "status", "issued_at", "due_at"])
+    _event(invoice, to=Invoice.Status.ISSUED, frm=Invoice.Status.DRAFT, actor=by, at=now)
+    _post_invoice(invoice, now=now, by=by)
+    publish_invoice_issued(invoice)
+    invoice_id = invoice.pk
+    transaction.on_commit(lambda: _send_on_commit(invoice_id))
+    _notify_buyer(invoice)
 
 
 def _post_invoice(invoice: Invoice, *, now: datetime, by: User | None) -> None:
@@ -259,74 +270,156 @@ def paid_total(invoice: Invoice) -> Decimal:
     return invoice.payments.aggregate(total=Sum("amount"))["total"] or ZERO
 
 
+def returned_total(invoice: Invoice) -> Decimal:
+    """Money paid on the invoice that went back to the buyer (card refunds) or is owed back or
+    was sent back by bank (bank refunds)."""
+    card = invoice.refunds.aggregate(total=Sum("amount"))["total"] or ZERO
+    bank = invoice.bank_refunds.aggregate(total=Sum("amount"))["total"] or ZERO
+    return card + bank
+
+
 def amount_due(invoice: Invoice) -> Decimal:
-    return invoice.gross - credited_total(invoice) - paid_total(invoice)
+    """Gross − Σ credit notes − (Σ paid − Σ returned)."""
+    return invoice.gross - credited_total(invoice) - (paid_total(invoice) - returned_total(invoice))
+
+
+@dataclass(frozen=True)
+class Remaining:
+    """What is left of an invoice after its credit notes (positive amounts)."""
+
+    gross: Decimal
+    net: Decimal
+    vat: Decimal
+    commission: Decimal
+    provider_share: Decimal
+
+
+def remaining_of(invoice: Invoice) -> Remaining:
+    totals = invoice.credit_notes.aggregate(
+        gross=Sum("gross"), net=Sum("net"), vat=Sum("vat"), commission=Sum("commission"), share=Sum("provider_share")
+    )
+    return Remaining(
+        gross=invoice.gross + (totals["gross"] or ZERO),
+        net=invoice.net + (totals["net"] or ZERO),
+        vat=invoice.vat + (totals["vat"] or ZERO),
+        commission=invoice.commission + (totals["commission"] or ZERO),
+        provider_share=invoice.provider_share + (totals["share"] or ZERO),
+    )
+
+
+def _terms_of(invoice: Invoice) -> Terms:
+    """The trade's pricing rules with the invoice's own VAT rate (what was printed on it)."""
+    return replace(invoice.trade.pricing_terms(), currency=invoice.currency, vat_rate=invoice.vat_rate)
+
+
+def check_credit_amount(invoice: Invoice, amount: Decimal | None) -> Decimal:
+    """The gross to credit: ``amount``, or all that remains when None. Refuses zero, negative,
+    sub-cent amounts and more than what remains (Σ credit notes ≤ gross)."""
+    remaining = remaining_of(invoice).gross
+    if amount is None:
+        amount = remaining
+    elif amount <= 0 or quantize(amount, invoice.currency) != amount:
+        raise DomainError(_("Enter a positive amount in whole cents."), code="amount")
+    if remaining <= 0:
+        raise DomainError(_("This invoice is fully credited already."), code="fully_credited")
+    if amount > remaining:
+        raise DomainError(
+            _("At most %(remaining)s of invoice %(number)s can still be credited; %(amount)s is more.")
+            % {
+                "remaining": format_money(remaining, invoice.currency),
+                "number": invoice.number,
+                "amount": format_money(amount, invoice.currency),
+            },
+            code="over_credit",
+        )
+    return amount
 
 
 # --- credit notes ----------------------------------------------------------------------------
 
 
 def issue_credit_note(
-    *, invoice: Invoice, reason: str, by: User | None = None, now: datetime | None = None, refund: bool = False
-):
-    """Cancel what is still owed on ``invoice`` by a credit note in the seller's credit-note
-    series: negative lines mirroring the invoice, and the exact reverse of its ledger entry.
-    Refused once anything was paid or when already credited — except for ``refund=True``: the
-    full card refund of a paid invoice (billing.services.payouts), which returns the money."""
+    *,
+    invoice: Invoice,
+    reason: str,
+    amount: Decimal | None = None,
+    by: User | None = None,
+    now: datetime | None = None,
+    refund: bool = False,
+) -> CreditNote:
+    """Credit ``amount`` of the invoice's gross (all that remains when None) by a credit note in
+    the seller's gapless credit-note series, and post the exact reverse share of its ledger
+    entry (pricing.split_credit: VAT by the invoice's rate, commission recomputed on the reduced
+    net, provider share by subtraction).
+
+    The invoice stays open with less due, becomes paid when its payments now cover what remains,
+    or void when nothing remains. Money already paid beyond what remains must go back to the
+    buyer: only a caller that returns it in the same transaction (``refund=True``,
+    billing.services.payouts) may credit such an invoice."""
     now = now or timezone.now()
     reason = reason.strip()
     if not reason:
         raise DomainError(_("Give the reason for the credit note."), code="reason_required")
     with transaction.atomic():
-        locked = Invoice.objects.select_for_update().select_related("seller", "buyer").get(pk=invoice.pk)
-        open_statuses = (Invoice.Status.ISSUED, Invoice.Status.OVERDUE)
-        if locked.status not in ((*open_statuses, Invoice.Status.PAID) if refund else open_statuses):
-            raise DomainError(_("Only an issued, unpaid invoice can be credited."), code="not_open")
-        if (paid_total(locked) and not refund) or credited_total(locked):
+        locked = (
+            Invoice.objects.select_for_update(of=("self",))
+            .select_related("seller", "buyer", "trade")
+            .get(pk=invoice.pk)
+        )
+        allowed = (Invoice.Status.ISSUED, Invoice.Status.OVERDUE, Invoice.Status.PAID)
+        if locked.status not in allowed:
             raise DomainError(
-                _("This invoice has payments or credit notes already; ask an operator to correct it."),
-                code="partly_settled",
+                _("Invoice %(number)s is %(status)s: it cannot be credited.")
+                % {"number": locked.number, "status": Invoice.Status(locked.status).label},
+                code="not_open",
             )
+        amount = check_credit_amount(locked, amount)
+        remaining = remaining_of(locked)
+        kept = paid_total(locked) - returned_total(locked)
+        if kept > remaining.gross - amount and not refund:
+            raise DomainError(
+                _(
+                    "Money was paid on this invoice that this credit would make owed back to the buyer; ask an "
+                    "operator to refund it."
+                ),
+                code="paid",
+            )
+        split = split_credit(
+            amount,
+            remaining_net=remaining.net,
+            remaining_vat=remaining.vat,
+            remaining_commission=remaining.commission,
+            terms=_terms_of(locked),
+        )
+        full = amount == remaining.gross and remaining.gross == locked.gross
         note = CreditNote.objects.create(
             invoice=locked,
             seller=locked.seller,
             number=next_number(seller=locked.seller, kind=DocumentSequence.Kind.CREDIT_NOTE, when=now),
             reason=reason[:300],
             currency=locked.currency,
-            net=-locked.net,
-            vat=-locked.vat,
-            gross=-locked.gross,
-            commission=-locked.commission,
-            provider_share=-locked.provider_share,
-            lines=[
-                {
-                    "code": line.code,
-                    "description": line.description,
-                    "quantity": str(-line.quantity),
-                    "unit": line.unit,
-                    "unit_price": str(line.unit_price),
-                    "amount": str(-line.amount),
-                }
-                for line in locked.lines.all()
-            ],
+            net=-split.net,
+            vat=-split.vat,
+            gross=-split.gross,
+            commission=-split.commission,
+            provider_share=-split.provider_share,
+            lines=_credit_lines(locked, split, reason, full=full),
             issued_at=now,
             issued_by=by,
         )
         currency = locked.currency
-        lines = [credit(ledger_account("buyer_receivable", currency=currency, organisation=locked.buyer), locked.gross)]
-        if locked.provider_share:
+        lines = [credit(ledger_account("buyer_receivable", currency=currency, organisation=locked.buyer), split.gross)]
+        if split.provider_share:
             lines.append(
                 debit(
                     ledger_account("provider_payable", currency=currency, organisation=locked.seller),
-                    locked.provider_share,
+                    split.provider_share,
                 )
             )
-        if locked.commission:
-            lines.append(debit(ledger_account("commission_revenue", currency=currency), locked.commission))
-        if locked.vat:
-            lines.append(
-                debit(ledger_account("vat_payable", currency=currency, organisation=locked.seller), locked.vat)
-            )
+        if split.commission:
+            lines.append(debit(ledger_account("commission_revenue", currency=currency), split.commission))
+        if split.vat:
+            lines.append(debit(ledger_account("vat_payable", currency=currency, organisation=locked.seller), split.vat))
         post_transaction(
             key=f"credit_note:{note.pk}",
             kind="credit_note",
@@ -335,10 +428,146 @@ def issue_credit_note(
             effective_at=now,
             created_by=by,
         )
-        _event(locked, to=Invoice.Status.VOID, frm=locked.status, actor=by, at=now, note=reason)
-        Invoice.objects.filter(pk=locked.pk).update(status=Invoice.Status.VOID)
-        invoice.status = Invoice.Status.VOID
+        _notify_credit(locked, note)
+        left = remaining.gross - amount
+        if left == 0:
+            _event(locked, to=Invoice.Status.VOID, frm=locked.status, actor=by, at=now, note=reason)
+            Invoice.objects.filter(pk=locked.pk).update(status=Invoice.Status.VOID)
+            invoice.status = Invoice.Status.VOID
+        elif locked.is_open and kept >= left:
+            # What was paid covers what remains (any excess goes back with refund=True).
+            _event(locked, to=Invoice.Status.PAID, frm=locked.status, actor=by, at=now, note=reason)
+            Invoice.objects.filter(pk=locked.pk).update(status=Invoice.Status.PAID, paid_at=now)
+            invoice.status, invoice.paid_at = Invoice.Status.PAID, now
     return note
+
+
+def _notify_credit(invoice: Invoice, note: CreditNote) -> None:
+    """Both parties hear of a credit note (in-app, and by email on commit)."""
+    from marketplace.services.accounts import notify_organisation
+
+    title = _("Credit note %(number)s: %(amount)s off invoice %(invoice)s") % {
+        "number": note.number,
+        "amount": format_money(-note.gross, note.currency),
+        "invoice": invoice.number,
+    }
+    for organisation in (invoice.buyer, invoice.seller):
+        notify_organisation(
+            organisation=organisation,
+            kind="credit_note_issued",
+            title=title,
+            body=note.reason,
+            url=reverse("billing:invoice_detail", args=[invoice.pk]),
+        )
+
+
+def _credit_lines(invoice: Invoice, split: CreditSplit, reason: str, *, full: bool) -> list[dict]:
+    """A full credit mirrors the invoice's lines; a partial one is a single line for its net."""
+    if full:
+        return [
+            {
+                "code": line.code,
+                "description": line.description,
+                "quantity": str(-line.quantity),
+                "unit": line.unit,
+                "unit_price": str(line.unit_price),
+                "amount": str(-line.amount),
+            }
+            for line in invoice.lines.all()
+        ]
+    return [
+        {
+            "code": "credit",
+            "description": reason[:300],
+            "quantity": "-1",
+            "unit": "",
+            "unit_price": str(split.net),
+            "amount": str(-split.net),
+        }
+    ]
+
+
+# --- supplementary invoices ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExtraLine:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    unit: str = ""
+
+
+def issue_supplementary_invoice(
+    *, invoice: Invoice, lines: list[ExtraLine], reason: str, by: User | None = None, now: datetime | None = None
+) -> Invoice:
+    """An extra charge agreed after ``invoice`` was issued: its own invoice, numbered in the
+    seller's invoice series, pointing at the primary invoice (``supplements``), priced by the
+    trade's VAT and commission rules (pricing.price_extra_lines), posted to the ledger and
+    payable like any invoice."""
+    now = now or timezone.now()
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(_("Say what the extra charge is for."), code="reason_required")
+    if not lines:
+        raise DomainError(_("Add at least one line."), code="no_lines")
+    currency = invoice.currency
+    priced = []
+    for line in lines:
+        description = line.description.strip()
+        if not description:
+            raise DomainError(_("Every line needs a description."), code="description")
+        if line.quantity <= 0 or line.unit_price <= 0 or quantize(line.unit_price, currency) != line.unit_price:
+            raise DomainError(
+                _("Quantities and unit prices must be positive, unit prices in whole cents."), code="amount"
+            )
+        priced.append(
+            extra_line(
+                description=description,
+                quantity=line.quantity,
+                unit=line.unit.strip()[:10],
+                unit_price=line.unit_price,
+                currency=currency,
+            )
+        )
+    with transaction.atomic():
+        primary = (
+            Invoice.objects.select_for_update(of=("self",))
+            .select_related("seller", "buyer", "trade")
+            .get(pk=invoice.pk)
+        )
+        if primary.supplements_id is not None:
+            primary = Invoice.objects.select_related("seller", "buyer", "trade").get(pk=primary.supplements_id)
+        if primary.status == Invoice.Status.DRAFT:
+            raise DomainError(_("The invoice is not issued yet."), code="draft")
+        quote = price_extra_lines(_terms_of(primary), priced)
+        supplement = Invoice.objects.create(
+            seller=primary.seller,
+            buyer=primary.buyer,
+            trade=primary.trade,
+            supplements=primary,
+            status=Invoice.Status.DRAFT,
+            currency=currency,
+            net=quote.net,
+            vat_rate=quote.vat_rate,
+            vat=quote.vat,
+            gross=quote.gross,
+            commission=quote.commission,
+            provider_share=quote.provider_share,
+            notes=[_("Supplementary to invoice %(number)s: %(reason)s") % {"number": primary.number, "reason": reason}],
+            payment_terms_days=primary.payment_terms_days,
+            payment_reference=_payment_reference(),
+            seller_legal_name=primary.seller_legal_name,
+            seller_tax_id=primary.seller_tax_id,
+            buyer_legal_name=primary.buyer_legal_name,
+            buyer_tax_id=primary.buyer_tax_id,
+            buyer_address=primary.buyer_address,
+            buyer_phone=primary.buyer_phone,
+            buyer_bank_name=primary.buyer_bank_name,
+            buyer_bank_account=primary.buyer_bank_account,
+        )
+        _finish_issue(supplement, quote=quote, now=now, by=by)
+    return supplement
 
 
 # --- overdue ---------------------------------------------------------------------------------

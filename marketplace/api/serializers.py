@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from billing.models import Invoice, InvoiceLine
+from billing.models import CreditNote, Invoice, InvoiceLine
 from capacity.models import BookingUsage, Category, Device, Material, Measurand, Resource
 from marketplace.models import (
     Match,
@@ -327,8 +327,16 @@ class InvoiceLineSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class CreditNoteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CreditNote
+        fields = ["number", "issued_at", "currency", "net", "vat", "gross", "reason"]
+        read_only_fields = fields
+
+
 class InvoiceSerializer(serializers.ModelSerializer):
     lines = InvoiceLineSerializer(many=True, read_only=True)
+    credit_notes = CreditNoteSerializer(many=True, read_only=True)
     seller = serializers.CharField(source="seller.slug", read_only=True)
     buyer = serializers.CharField(source="buyer.slug", read_only=True)
 
@@ -339,10 +347,12 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "number",
             "status",
             "trade",
+            "supplements",
             "seller",
             "buyer",
             "currency",
             "lines",
+            "credit_notes",
             "net",
             "vat_rate",
             "vat",

@@ -714,7 +714,7 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organisat
             Invoice.objects.filter(mine)
             .exclude(status=Invoice.Status.DRAFT)
             .select_related("seller", "buyer")
-            .prefetch_related("lines")
+            .prefetch_related("lines", "credit_notes")
         )
 
     @action(detail=True, methods=["get"])

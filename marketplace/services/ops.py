@@ -1,5 +1,6 @@
-"""Operator work that moves no money: the audit trail, automatic trade flags, dispute
-resolution, suspension of organisations and the certificate-expiry job.
+"""Operator work: the audit trail, automatic trade flags, dispute resolution (a refund decision
+moves its money through the billing services), suspension of organisations and the
+certificate-expiry job.
 
 Every operator action here writes an AuditEntry (``record_audit``) in the same transaction
 as the change it records.
@@ -263,40 +264,76 @@ def resolve_flag(*, flag: TradeFlag, by: User, note: str, now: datetime | None =
 
 # --- disputes --------------------------------------------------------------------------------
 
-DECISIONS = ("redo", "rejected", "refund_pending")
+FULL_REFUND, PARTIAL_REFUND, REDO, REJECTED = "full_refund", "partial_refund", "redo", "rejected"
+DECISIONS = (FULL_REFUND, PARTIAL_REFUND, REDO, REJECTED)
+REFUNDS = (FULL_REFUND, PARTIAL_REFUND)
 
 
 def decision_label(decision: str) -> str:
     labels = {
-        "redo": _("Redo: the provider makes the rejected parts again"),
-        "rejected": _("Claim rejected"),
-        "refund_pending": _("Refund due (settled when billing lands)"),
+        FULL_REFUND: _("Full refund"),
+        PARTIAL_REFUND: _("Partial refund"),
+        REDO: _("Redo: the provider makes the rejected parts again"),
+        REJECTED: _("Claim rejected"),
     }
     return labels[decision]
 
 
 @transaction.atomic
-def resolve_dispute(*, trade: Trade, by: User, decision: str, note: str, now: datetime | None = None) -> Trade:
-    """disputed → resolved by an operator with a decision (redo, claim rejected, or a refund
-    recorded for billing to settle). Both parties are notified by transition_trade."""
+def resolve_dispute(
+    *,
+    trade: Trade,
+    by: User,
+    decision: str,
+    note: str,
+    amount: Decimal | None = None,
+    now: datetime | None = None,
+) -> Trade:
+    """disputed → resolved by an operator with a decision: redo, claim rejected, or a full or
+    partial refund (``amount``, gross). A refund is settled by billing in the same transaction
+    (billing.services.payouts.refund_dispute): the trade's invoice is issued if it has none,
+    a credit note takes the amount off it, and money already paid goes back to the buyer. Both
+    parties are notified by transition_trade; the audit row records decision and amount. Any
+    refusal (usage still open, amount above the invoice, Stripe unreachable) changes nothing."""
+    from billing.money import format_money
+    from billing.services.payouts import refund_dispute
     from marketplace.services.trades import transition_trade
 
     _require_operator(by)
     if decision not in DECISIONS:
         raise DomainError(_("Choose a decision."), code="decision")
+    if decision == PARTIAL_REFUND:
+        if amount is None:
+            raise DomainError(_("Enter the amount to refund."), code="amount_required")
+        if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+            raise DomainError(_("Enter a positive amount in whole cents."), code="amount")
+    else:
+        amount = None
     note = _require_note(note, _("Explain the decision: both parties will see it."))
     now = now or timezone.now()
-    full_note = f"{decision_label(decision)} — {note}"
+    label = decision_label(decision)
+    if amount is not None:
+        label = f"{label} {format_money(amount, trade.currency)}"
     before = trade.status
-    trade = transition_trade(trade=trade, to=Trade.Status.RESOLVED, by=by, note=full_note, as_role="operator", now=now)
-    record_audit(
-        actor=by,
-        action="trade.resolve_dispute",
-        subject=trade,
-        changes={"status": [before, Trade.Status.RESOLVED], "decision": [None, decision]},
-        reason=note,
-        now=now,
+    trade = transition_trade(
+        trade=trade, to=Trade.Status.RESOLVED, by=by, note=f"{label} — {note}", as_role="operator", now=now
     )
+    changes: dict[str, Any] = {"status": [before, Trade.Status.RESOLVED], "decision": [None, decision]}
+    if decision in REFUNDS:
+        outcome = refund_dispute(
+            trade=trade,
+            amount=amount,
+            reason=_("Dispute on trade #%(id)s: %(note)s") % {"id": trade.pk, "note": note},
+            by=by,
+            now=now,
+        )
+        changes["amount"] = [None, str(-outcome.credit_note.gross)]
+        changes["credit_note"] = [None, outcome.credit_note.number]
+        if outcome.refund is not None:
+            changes["card_refund"] = [None, str(outcome.refund.amount)]
+        if outcome.bank_refund is not None:
+            changes["bank_refund_owed"] = [None, str(outcome.bank_refund.amount)]
+    record_audit(actor=by, action="trade.resolve_dispute", subject=trade, changes=changes, reason=note, now=now)
     return trade
 
 

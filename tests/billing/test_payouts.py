@@ -11,6 +11,7 @@ from django.urls import reverse
 from billing.models import ConnectAccount, CreditNote, Invoice, JournalTransaction, Payout, Refund, StripePayment
 from billing.money import to_minor_units
 from billing.services.card_payments import pay_by_card
+from billing.services.invoices import amount_due
 from billing.services.ledger import account_balance, ledger_account, trial_balance
 from billing.services.payouts import record_bank_payout, refresh_connect_account, refund_invoice_payment
 from billing.tasks import pay_out_invoice
@@ -113,27 +114,58 @@ def test_full_refund_after_payout_reverses_the_transfer_and_credits_the_invoice(
     assert trial_balance("CNY") == Decimal("0.00")
 
 
-def test_partial_refund_after_payout_is_borne_by_the_provider(
-    onboarded, connect_server, invoice, provider_org, operator, django_capture_on_commit_callbacks
+def test_partial_refund_after_payout_is_a_partial_credit_note_and_reverses_the_credited_share(
+    onboarded, connect_server, invoice, provider_org, buyer_org, operator, django_capture_on_commit_callbacks
 ):
+    # 694.61 = net 614.70 + VAT 79.91; commission 30.74, share 583.96. Crediting 100.00:
+    # net 88.50 (100 / 1.13 HALF_UP), VAT 11.50; commission on 526.20 is 26.31 → 4.43 credited;
+    # share credited 88.50 − 4.43 = 84.07, which is what the provider gives back of its transfer.
     _, state = connect_server
     _pay(invoice, django_capture_on_commit_callbacks)
     payout = Payout.objects.get()
     refund = refund_invoice_payment(invoice=invoice, amount=Decimal("100.00"), reason="Late delivery", by=operator)
     [transfer] = state.transfers.values()
-    assert (transfer["amount_reversed"], refund.credit_note) == (10000, None)
+    note = CreditNote.objects.get(invoice=invoice)
+    assert (transfer["amount_reversed"], refund.credit_note, refund.amount) == (8407, note, Decimal("100.00"))
+    assert (note.gross, note.net, note.vat, note.commission, note.provider_share) == (
+        Decimal("-100.00"),
+        Decimal("-88.50"),
+        Decimal("-11.50"),
+        Decimal("-4.43"),
+        Decimal("-84.07"),
+    )
     invoice.refresh_from_db()
-    assert invoice.status == Invoice.Status.PAID
-    assert CreditNote.objects.count() == 0
+    payout.refresh_from_db()
+    assert (invoice.status, amount_due(invoice), payout.reversed_amount) == ("paid", Decimal("0.00"), Decimal("84.07"))
     assert _balance("provider_payable", provider_org) == Decimal("0.00")
-    assert _balance("stripe_clearing") == GROSS - payout.amount  # −100 to the buyer, +100 back from the provider
-    assert _balance("commission_revenue") == invoice.commission
+    assert _balance("buyer_receivable", buyer_org) == Decimal("0.00")
+    assert _balance("commission_revenue") == Decimal("26.31")
+    assert _balance("vat_payable", provider_org) == Decimal("68.41")
+    assert _balance("stripe_clearing") == Decimal("94.72")  # what the platform keeps: 26.31 + 68.41
     assert trial_balance("CNY") == Decimal("0.00")
 
+    # More than the card money left (594.61) is refused, and nothing moves.
     with pytest.raises(DomainError) as refused:
-        refund_invoice_payment(invoice=invoice, amount=invoice.provider_share, reason="Too much", by=operator)
+        refund_invoice_payment(invoice=invoice, amount=Decimal("594.62"), reason="Too much", by=operator)
     assert refused.value.code == "too_much"
-    assert Refund.objects.count() == 1
+    assert (Refund.objects.count(), CreditNote.objects.count(), len(state.transfers)) == (1, 1, 1)
+    assert JournalTransaction.objects.filter(kind="card_refund").count() == 1
+
+    # The rest, refunded: the invoice is void, the provider's transfer fully reversed, books square.
+    refund_invoice_payment(invoice=invoice, amount=Decimal("594.61"), reason="Everything back", by=operator)
+    invoice.refresh_from_db()
+    payout.refresh_from_db()
+    assert (invoice.status, payout.reversed_amount) == ("void", payout.amount)
+    assert sum(n.gross for n in CreditNote.objects.filter(invoice=invoice)) == -GROSS
+    for code, organisation in [
+        ("stripe_clearing", None),
+        ("provider_payable", provider_org),
+        ("buyer_receivable", buyer_org),
+        ("commission_revenue", None),
+        ("vat_payable", provider_org),
+    ]:
+        assert _balance(code, organisation) == Decimal("0.00"), code
+    assert trial_balance("CNY") == Decimal("0.00")
 
 
 def test_provider_without_stripe_is_paid_by_bank_by_an_operator(

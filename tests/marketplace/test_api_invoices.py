@@ -42,3 +42,36 @@ def test_other_organisations_get_404_and_anonymous_401(client, invoice, outsider
     assert client.get(f"/api/v1/invoices/{invoice.pk}/", **auth).status_code == 404
     assert client.get(f"/api/v1/invoices/{invoice.pk}/pdf/", **auth).status_code == 404
     assert client.get(f"/api/v1/invoices/{invoice.pk}/").status_code == 401
+
+
+@pytest.mark.django_db
+def test_credit_notes_and_supplementary_invoices_over_the_api(client, invoice, buyer_owner, buyer_org):
+    from decimal import Decimal
+
+    from billing.services.invoices import ExtraLine, issue_credit_note, issue_supplementary_invoice
+
+    note = issue_credit_note(invoice=invoice, amount=Decimal("100.00"), reason="Late delivery", now=ISSUED_AT)
+    extra = issue_supplementary_invoice(
+        invoice=invoice,
+        lines=[ExtraLine(description="Deburring", quantity=Decimal("1"), unit_price=Decimal("50.00"))],
+        reason="Agreed extra",
+        now=ISSUED_AT,
+    )
+    _key, auth = key_for(buyer_owner, buyer_org)
+    detail = client.get(f"/api/v1/invoices/{invoice.pk}/", **auth).json()
+    assert (detail["supplements"], detail["credit_notes"]) == (
+        None,
+        [
+            {
+                "number": note.number,
+                "issued_at": detail["credit_notes"][0]["issued_at"],
+                "currency": "CNY",
+                "net": "-88.50",
+                "vat": "-11.50",
+                "gross": "-100.00",
+                "reason": "Late delivery",
+            }
+        ],
+    )
+    supplement = client.get(f"/api/v1/invoices/{extra.pk}/", **auth).json()
+    assert (supplement["supplements"], supplement["gross"], supplement["credit_notes"]) == (invoice.pk, "56.50", [])
