@@ -11,6 +11,8 @@ from billing.services.invoices import issue_invoice_for_trade
 from tests.billing.invoice_world import ISSUED_AT, completed_trade
 
 GROSS = Decimal("694.61")  # the invoice of tests.billing.invoice_world
+# Stripe's fee on charging GROSS at the test server: 3.4 % (2361.67 → 2362 fen) + 180 fen.
+FEE = Decimal("25.42")
 
 
 def issued_invoice(provider_org, provider_owner, buyer_org, buyer_owner) -> Invoice:

@@ -15,7 +15,7 @@ from billing.services.ledger import account_balance, ledger_account, trial_balan
 from billing.services.payouts import record_bank_payout, refresh_connect_account, refund_invoice_payment
 from billing.tasks import pay_out_invoice
 from marketplace.errors import DomainError
-from tests.billing.stripe_world import GROSS, issued_invoice
+from tests.billing.stripe_world import FEE, GROSS, issued_invoice
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
@@ -79,7 +79,8 @@ def test_paid_invoice_is_paid_out_once_by_transfer(
     assert _balance("buyer_receivable", buyer_org) == Decimal("0.00")
     assert _balance("commission_revenue") == invoice.commission
     assert _balance("vat_payable", provider_org) == invoice.vat
-    assert _balance("stripe_clearing") == GROSS - payout.amount
+    assert _balance("stripe_clearing") == GROSS - FEE - payout.amount
+    assert _balance("stripe_fees") == FEE
     assert payout.amount + invoice.commission + invoice.vat == GROSS
     assert trial_balance("CNY") == Decimal("0.00")
 
@@ -102,8 +103,9 @@ def test_full_refund_after_payout_reverses_the_transfer_and_credits_the_invoice(
     assert invoice.status == Invoice.Status.VOID
     payout.refresh_from_db()
     assert payout.reversed_amount == payout.amount
+    # Stripe keeps its fee on a refunded charge: the platform bears it.
+    assert (_balance("stripe_clearing"), _balance("stripe_fees")) == (-FEE, FEE)
     for code, organisation in [
-        ("stripe_clearing", None),
         ("provider_payable", provider_org),
         ("buyer_receivable", buyer_org),
         ("commission_revenue", None),
@@ -126,7 +128,8 @@ def test_partial_refund_after_payout_is_borne_by_the_provider(
     assert invoice.status == Invoice.Status.PAID
     assert CreditNote.objects.count() == 0
     assert _balance("provider_payable", provider_org) == Decimal("0.00")
-    assert _balance("stripe_clearing") == GROSS - payout.amount  # −100 to the buyer, +100 back from the provider
+    # −100 to the buyer, +100 back from the provider; Stripe's fee stays spent.
+    assert _balance("stripe_clearing") == GROSS - FEE - payout.amount
     assert _balance("commission_revenue") == invoice.commission
     assert trial_balance("CNY") == Decimal("0.00")
 
