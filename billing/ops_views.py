@@ -49,8 +49,8 @@ def ops_reconciliation(request):
 
 @operator_required
 @require_GET
-def ops_reconciliation_run(request, run_id: int):
-    run = get_object_or_404(ReconciliationRun, pk=run_id)
+def ops_reconciliation_run(request, reconciliation_id: int):
+    run = get_object_or_404(ReconciliationRun, pk=reconciliation_id)
     items = list(run.items.select_related("explained_by").order_by("kind", "ref"))
     context = {
         "run": run,
@@ -69,14 +69,14 @@ def ops_reconciliation_explain(request, item_id: int):
     form = ExplanationForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Say why the difference is in order."))
-        return redirect("billing:ops_reconciliation_run", run_id=item.run_id)
+        return redirect("billing:ops_reconciliation_run", reconciliation_id=item.run_id)
     try:
         reconciliation.explain_difference(item=item, by=request.user, note=form.cleaned_data["note"])
     except DomainError as error:
         messages.error(request, error.message)
     else:
         messages.success(request, _("Explanation recorded."))
-    return redirect("billing:ops_reconciliation_run", run_id=item.run_id)
+    return redirect("billing:ops_reconciliation_run", reconciliation_id=item.run_id)
 
 
 @operator_required

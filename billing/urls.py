@@ -22,7 +22,11 @@ urlpatterns = [
     path("ops/payouts/", views.ops_payouts, name="ops_payouts"),
     path("ops/refunds/", ops_views.ops_refunds, name="ops_refunds"),
     path("ops/reconciliation/", ops_views.ops_reconciliation, name="ops_reconciliation"),
-    path("ops/reconciliation/<int:run_id>/", ops_views.ops_reconciliation_run, name="ops_reconciliation_run"),
+    path(
+        "ops/reconciliation/<int:reconciliation_id>/",
+        ops_views.ops_reconciliation_run,
+        name="ops_reconciliation_run",
+    ),
     path(
         "ops/reconciliation/items/<int:item_id>/explain/",
         ops_views.ops_reconciliation_explain,

@@ -31,3 +31,22 @@ def deliver(client, body: bytes, signature: str, capture):
             content_type="application/json",
             HTTP_STRIPE_SIGNATURE=signature,
         )
+
+
+def onboard(provider_org):
+    """The provider's Connect account, created and onboarded at the test server."""
+    from billing.services.payouts import refresh_connect_account, start_connect_onboarding
+
+    start_connect_onboarding(
+        organisation=provider_org, email="owner@provider.example", refresh_url="http://x/", return_url="http://x/"
+    )
+    account = refresh_connect_account(organisation=provider_org)
+    assert account.payouts_enabled
+    return account
+
+
+def stripe_client(base_url: str):
+    """The official SDK pointed at one of the local servers, for the tests' own look-ups."""
+    import stripe
+
+    return stripe.StripeClient("sk_test_spindle", base_addresses={"api": base_url}, max_network_retries=0)
