@@ -4,6 +4,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,8 +32,10 @@ def broker_url():
     return url
 
 
-@pytest.fixture
-def worker(broker_url):
+@contextmanager
+def worker_process(broker_url: str, **env_overrides):
+    """A Celery worker subprocess on a queue of its own, with tasks of this process routed to
+    it; ``env_overrides`` are extra environment variables for the worker's settings."""
     queue = f"spindle-test-{uuid.uuid4().hex[:10]}"
     env = subprocess_env(
         DJANGO_SETTINGS_MODULE="marketplace.settings",
@@ -40,6 +43,7 @@ def worker(broker_url):
         DATABASE_URL=database_url(connection.settings_dict),
         CELERY_BROKER_URL=broker_url,
         EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend",
+        **env_overrides,
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "marketplace", "worker", "--pool=solo", "-Q", queue,
@@ -59,6 +63,12 @@ def worker(broker_url):
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture
+def worker(broker_url):
+    with worker_process(broker_url) as process:
+        yield process
 
 
 def _drop_connections():
