@@ -113,9 +113,8 @@ def _compare(txn: dict) -> list[Found]:
             if attempt
             else None
         )
+        # A charge settled in another currency than it was made in shows as an amount mismatch.
         items = [found(Kind.CHARGE, source or txn["id"], payment.amount if payment else None)]
-        if payment is not None and payment.currency != currency:
-            items[0].ledger_amount = None  # charged in another currency than it settled: not ours to net
         fee_row = StripeFee.objects.filter(balance_transaction_id=txn["id"]).first()
         if fee_row is None and payment is not None and fee > 0:
             # The fee task did not get to it (Stripe was unreachable): post it from what we hold.
