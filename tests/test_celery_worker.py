@@ -12,6 +12,7 @@ import redis
 from celery import Celery
 from django.conf import settings
 from django.db import connection
+from kombu import pools as kombu_pools
 
 from marketplace import services
 from marketplace.celery import app
@@ -73,10 +74,11 @@ def worker(broker_url):
 
 def _drop_connections():
     """Eager tasks still open a producer pool on the configured (memory) broker; forget it so the
-    next task connects with the configuration set here."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    next task connects with the configuration set here. kombu keeps connection pools in a global
+    registry keyed by broker: closing only the app's pool would leave a closed pool there, which
+    every later task on the memory broker would be handed ("Acquire on closed pool")."""
+    kombu_pools.reset()
+    app._pool = None
     app.amqp._producer_pool = None
 
 
