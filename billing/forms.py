@@ -80,3 +80,24 @@ class CardPaymentForm(forms.Form):
 class BankPayoutForm(forms.Form):
     invoice = forms.IntegerField(widget=forms.HiddenInput)
     bank_reference = forms.CharField(label=_("Bank reference of the payout"), max_length=100)
+
+
+class RefundFilterForm(forms.Form):
+    q = forms.CharField(label=_("Invoice, party or Stripe id"), required=False, max_length=100)
+    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        required=False,
+        choices=[("", _("All")), ("full", _("Full, with credit note")), ("partial", _("Partial"))],
+    )
+    currency = forms.RegexField(label=_("Currency"), regex=r"^[A-Z]{3}$", required=False, max_length=3)
+
+
+class ExplanationForm(forms.Form):
+    note = forms.CharField(
+        label=_("Explanation"),
+        help_text=_("Why the difference is in order, for the auditors."),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=500,
+    )

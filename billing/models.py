@@ -559,3 +559,108 @@ class BankRefund(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} → {self.invoice_id} ({self.status})"
+
+
+class StripeFee(models.Model):
+    """Stripe's processing fee on one card charge, read from the charge's balance transaction
+    and posted once as its own journal transaction (stripe_fees ← stripe_clearing)."""
+
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="stripe_fee")
+    balance_transaction_id = models.CharField(max_length=100, unique=True)
+    charge_id = models.CharField(max_length=100)
+    amount = models.DecimalField(_("fee"), max_digits=14, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    journal = models.OneToOneField(JournalTransaction, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("Stripe fee")
+        verbose_name_plural = _("Stripe fees")
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="stripefee_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.balance_transaction_id}: {self.amount} {self.currency}"
+
+
+class ReconciliationRun(models.Model):
+    """The reconciliation of one day (in TIME_ZONE) of Stripe balance transactions with the
+    ledger. One row per day: a re-run replaces its items and keeps the operators' explanations."""
+
+    class Status(models.TextChoices):
+        CLEAN = "clean", _("Reconciled")
+        DIFFERENCES = "differences", _("Differences")
+
+    day = models.DateField(_("day"), unique=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices)
+    stripe_transactions = models.PositiveIntegerField(_("Stripe transactions"), default=0)
+    matched = models.PositiveIntegerField(_("matched"), default=0)
+    differences = models.PositiveIntegerField(_("differences"), default=0)
+    # {currency: {"stripe_net": "…", "ledger_movement": "…"}} for stripe_clearing over the day.
+    totals = models.JSONField(default=dict)
+    runs = models.PositiveSmallIntegerField(default=1)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("reconciliation run")
+        verbose_name_plural = _("reconciliation runs")
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.status}"
+
+
+class ReconciliationItem(models.Model):
+    """One Stripe balance transaction (or one ledger entry, or the day's clearing total) compared
+    with the other side. A difference stays flagged until an operator explains it."""
+
+    class Kind(models.TextChoices):
+        CHARGE = "charge", _("Card charge")
+        FEE = "fee", _("Stripe fee")
+        REFUND = "refund", _("Refund")
+        TRANSFER = "transfer", _("Transfer to a provider")
+        TRANSFER_REVERSAL = "transfer_reversal", _("Transfer reversal")
+        OTHER = "other", _("Other Stripe transaction")
+        CLEARING = "clearing", _("Stripe clearing movement")
+
+    class Status(models.TextChoices):
+        MATCHED = "matched", _("Matched")
+        MISSING_IN_LEDGER = "missing_in_ledger", _("Missing in the ledger")
+        MISSING_AT_STRIPE = "missing_at_stripe", _("Missing at Stripe")
+        AMOUNT_MISMATCH = "amount_mismatch", _("Amount mismatch")
+
+    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="items")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    # The Stripe object (ch_…, re_…, tr_…, trr_…), the balance transaction for fees and
+    # other transactions, or the currency for the clearing total.
+    ref = models.CharField(_("reference"), max_length=100)
+    balance_transaction_id = models.CharField(max_length=100, blank=True)
+    stripe_type = models.CharField(max_length=40, blank=True)
+    currency = models.CharField(_("currency"), max_length=3)
+    stripe_amount = models.DecimalField(_("at Stripe"), max_digits=14, decimal_places=2, null=True, blank=True)
+    ledger_amount = models.DecimalField(_("in the ledger"), max_digits=14, decimal_places=2, null=True, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
+    at = models.DateTimeField(_("at"), null=True, blank=True)
+    explanation = models.CharField(_("explanation"), max_length=500, blank=True)
+    explained_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    explained_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reconciliation item")
+        verbose_name_plural = _("reconciliation items")
+        ordering = ["run", "kind", "ref"]
+        constraints = [models.UniqueConstraint(fields=["run", "kind", "ref"], name="reconciliationitem_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.ref}: {self.status}"
+
+    @property
+    def is_difference(self) -> bool:
+        return self.status != self.Status.MATCHED
+
+    @property
+    def difference(self):
+        return (self.stripe_amount or 0) - (self.ledger_amount or 0)

@@ -1,14 +1,28 @@
-"""Reads for billing: who may see an invoice, the lists of the billing pages, the statement."""
+"""Reads for billing: who may see an invoice, the lists of the billing pages, the statement,
+refunds and reconciliation runs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import Case, Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from billing.models import BankRefund, CreditNote, Invoice, LedgerAccount, Payment, Payout, Posting
+from billing.models import (
+    BankRefund,
+    CreditNote,
+    Invoice,
+    LedgerAccount,
+    Payment,
+    Payout,
+    Posting,
+    ReconciliationItem,
+    ReconciliationRun,
+    Refund,
+)
 from marketplace.models import Organisation, User
 from marketplace.selectors.orders import is_verified_operator
 
@@ -122,4 +136,64 @@ def bank_refunds_owed() -> QuerySet[BankRefund]:
         BankRefund.objects.filter(status=BankRefund.Status.OWED)
         .select_related("invoice", "credit_note")
         .order_by("created_at", "pk")
+    )
+
+
+# --- refunds -------------------------------------------------------------------------------------
+
+
+def _refunds() -> QuerySet[Refund]:
+    return Refund.objects.select_related("invoice", "credit_note").order_by("-created_at", "-pk")
+
+
+def refunds_received(organisation: Organisation) -> QuerySet[Refund]:
+    """Refunds of card payments the organisation made on invoices it received."""
+    return _refunds().filter(invoice__buyer=organisation)
+
+
+def refunds_issued(organisation: Organisation) -> QuerySet[Refund]:
+    """Refunds on the organisation's own invoices (each with the credit note it rests on)."""
+    return _refunds().filter(invoice__seller=organisation)
+
+
+def all_refunds(
+    *, query: str = "", since: date | None = None, until: date | None = None, kind: str = "", currency: str = ""
+) -> QuerySet[Refund]:
+    """Every refund for operators; ``query`` matches an invoice number, a party or a Stripe id;
+    ``since``/``until`` are local dates, both inclusive; ``kind`` is "full" (the whole
+    invoice went back) or "partial"."""
+    qs = _refunds().select_related("invoice__seller", "invoice__buyer")
+    if query:
+        qs = qs.filter(
+            Q(invoice__number__icontains=query)
+            | Q(invoice__seller_legal_name__icontains=query)
+            | Q(invoice__buyer_legal_name__icontains=query)
+            | Q(refund_id=query)
+        )
+    if since:
+        qs = qs.filter(created_at__gte=datetime.combine(since, time.min, tzinfo=timezone.get_default_timezone()))
+    if until:
+        end = datetime.combine(until + timedelta(days=1), time.min, tzinfo=timezone.get_default_timezone())
+        qs = qs.filter(created_at__lt=end)
+    if kind == "full":
+        qs = qs.filter(amount=F("invoice__gross"))
+    elif kind == "partial":
+        qs = qs.exclude(amount=F("invoice__gross"))
+    if currency:
+        qs = qs.filter(currency=currency)
+    return qs
+
+
+# --- reconciliation ------------------------------------------------------------------------------
+
+
+def reconciliation_runs(limit: int = 90) -> list[ReconciliationRun]:
+    """The latest runs, each with its count of differences no operator has explained yet."""
+    return list(
+        ReconciliationRun.objects.annotate(
+            unexplained=Count(
+                "items",
+                filter=~Q(items__status=ReconciliationItem.Status.MATCHED) & Q(items__explained_at__isnull=True),
+            )
+        ).order_by("-day")[:limit]
     )

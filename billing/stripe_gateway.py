@@ -3,9 +3,10 @@
 Everything else calls these functions with our own ids; they return plain dicts (``to_dict()``:
 SDK objects are not dicts in stripe ≥ 15). Every create call carries an idempotency key derived
 from our ids, so a retry after a timeout returns the object Stripe already made. Connect calls
-(accounts, account links, transfers, reversals) may go to another base address
-(``STRIPE_CONNECT_API_BASE``): in tests that is a small Stripe-compatible server, because the
-local Stripe we test against has no Connect.
+(accounts, account links, transfers, reversals) and balance transactions may go to another base
+address (``STRIPE_CONNECT_API_BASE``): in tests that is a small Stripe-compatible server, because
+the local Stripe we test against has no Connect and no ``/v1/balance_transactions``. In
+production both are api.stripe.com.
 """
 
 from __future__ import annotations
@@ -75,6 +76,34 @@ def charge_id_of(payment_intent: dict) -> str:
 def create_refund(*, payment_intent_id: str, amount_minor: int, idempotency_key: str, metadata: dict) -> dict:
     params = {"payment_intent": payment_intent_id, "amount": amount_minor, "metadata": metadata}
     return _plain(_client().v1.refunds.create(params=params, options={"idempotency_key": idempotency_key}))
+
+
+def retrieve_charge(charge_id: str) -> dict:
+    return _plain(_client().v1.charges.retrieve(charge_id))
+
+
+# --- balance transactions (fees, reconciliation) ----------------------------------------------
+
+
+def retrieve_balance_transaction(balance_transaction_id: str) -> dict:
+    return _plain(_client(connect=True).v1.balance_transactions.retrieve(balance_transaction_id))
+
+
+def list_balance_transactions(*, created_gte: int, created_lt: int, page_size: int = 100):
+    """Every balance transaction created in [created_gte, created_lt) (Unix seconds), newest
+    first, fetched page by page with ``starting_after``."""
+    client = _client(connect=True)
+    starting_after = ""
+    while True:
+        params: dict = {"created": {"gte": created_gte, "lt": created_lt}, "limit": page_size}
+        if starting_after:
+            params["starting_after"] = starting_after
+        page = client.v1.balance_transactions.list(params=params)
+        rows = [_plain(row) for row in page.data]
+        yield from rows
+        if not page.has_more or not rows:
+            return
+        starting_after = rows[-1]["id"]
 
 
 def construct_event(payload: bytes, signature: str) -> dict:

@@ -68,3 +68,40 @@ def pay_out_invoice(invoice_id: int) -> str:
         return "missing"
     payout = pay_out_by_stripe(invoice=invoice)
     return payout.transfer_id or payout.bank_reference if payout else "not_payable"
+
+
+@shared_task(bind=True, max_retries=6)
+def record_stripe_fee(self, payment_id: int) -> str:
+    """Post Stripe's fee on a settled card payment, once; retried while Stripe is unreachable
+    (the daily reconciliation posts it from the balance transaction otherwise)."""
+    from billing import stripe_gateway as gateway
+    from billing.services.fees import record_fee_for_payment
+
+    try:
+        fee = record_fee_for_payment(payment_id=payment_id)
+    except gateway.StripeError as error:
+        if self.request.is_eager:
+            return "deferred"
+        raise self.retry(countdown=60 * 2**self.request.retries) from error
+    return fee.balance_transaction_id if fee else "no_fee"
+
+
+@shared_task(bind=True, max_retries=6)
+def reconcile_stripe(self, day: str = "") -> str:
+    """Reconcile one day (ISO date; yesterday in TIME_ZONE by default) of Stripe balance
+    transactions with the ledger. Safe to re-run: the day's run is replaced."""
+    from datetime import date, timedelta
+
+    from django.utils import timezone
+
+    from billing import stripe_gateway as gateway
+    from billing.services.reconciliation import reconcile_stripe_day
+
+    if not gateway.is_configured():
+        return "stripe_off"
+    the_day = date.fromisoformat(day) if day else timezone.localdate() - timedelta(days=1)
+    try:
+        run = reconcile_stripe_day(day=the_day)
+    except gateway.StripeError as error:
+        raise self.retry(countdown=300) from error
+    return f"{run.day.isoformat()}: {run.status} ({run.differences})"

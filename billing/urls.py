@@ -1,12 +1,13 @@
 from django.urls import path
 
-from billing import views
+from billing import ops_views, views
 
 app_name = "billing"
 
 urlpatterns = [
     path("billing/", views.billing_home, name="home"),
     path("billing/details/", views.billing_details, name="details"),
+    path("billing/refunds/", views.refunds, name="refunds"),
     path("billing/statement.csv", views.provider_statement_csv, name="statement_csv"),
     path("billing/invoices/<int:invoice_id>/", views.invoice_detail, name="invoice_detail"),
     path("billing/invoices/<int:invoice_id>/pdf/", views.invoice_pdf, name="invoice_pdf"),
@@ -21,4 +22,16 @@ urlpatterns = [
     path("billing/payouts/stripe/", views.connect_onboarding, name="connect_onboarding"),
     path("ops/payments/", views.ops_payments, name="ops_payments"),
     path("ops/payouts/", views.ops_payouts, name="ops_payouts"),
+    path("ops/refunds/", ops_views.ops_refunds, name="ops_refunds"),
+    path("ops/reconciliation/", ops_views.ops_reconciliation, name="ops_reconciliation"),
+    path(
+        "ops/reconciliation/<int:reconciliation_id>/",
+        ops_views.ops_reconciliation_run,
+        name="ops_reconciliation_run",
+    ),
+    path(
+        "ops/reconciliation/items/<int:item_id>/explain/",
+        ops_views.ops_reconciliation_explain,
+        name="ops_reconciliation_explain",
+    ),
 ]

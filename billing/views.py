@@ -91,6 +91,19 @@ def billing_home(request):
     return render(request, "billing/home.html", context)
 
 
+@organisation_required
+@require_GET
+def refunds(request):
+    """Refunds the organisation received on its card payments, and (providers) refunds on its
+    own invoices; each links to its invoice and credit note."""
+    organisation = request.organisation
+    context = {
+        "received": list(selectors.refunds_received(organisation)) if organisation.is_buyer else [],
+        "issued": list(selectors.refunds_issued(organisation)) if organisation.is_provider else [],
+    }
+    return render(request, "billing/refunds.html", context)
+
+
 @owner_required
 @require_http_methods(["GET", "POST"])
 def billing_details(request):

@@ -231,7 +231,8 @@ STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env("STRIPE_API_BASE")
-# Connect calls (accounts, account links, transfers, reversals); empty: the same as STRIPE_API_BASE.
+# Connect calls (accounts, account links, transfers, reversals) and balance transactions;
+# empty: the same as STRIPE_API_BASE.
 STRIPE_CONNECT_API_BASE = env("STRIPE_CONNECT_API_BASE")
 # The one external script of the site: Stripe.js, loaded only on the card payment page.
 STRIPE_JS_URL = env("STRIPE_JS_URL", "https://js.stripe.com/v3/")
@@ -366,4 +367,9 @@ SPINDLE_PLATFORM_BANK = {
 CELERY_BEAT_SCHEDULE["billing-mark-overdue"] = {
     "task": "billing.tasks.mark_overdue_invoices",
     "schedule": crontab(hour=9, minute=0),
+}
+# Stripe: reconcile yesterday's balance transactions with the ledger at 03:30 (TIME_ZONE).
+CELERY_BEAT_SCHEDULE["billing-reconcile-stripe"] = {
+    "task": "billing.tasks.reconcile_stripe",
+    "schedule": crontab(hour=3, minute=30),
 }

@@ -1,5 +1,6 @@
 """Stripe offline: the official SDK against localstripe (payments, refunds, signed webhooks) and
-tests/stripe_connect_server.py (Connect: accounts, account links, transfers, reversals).
+tests/stripe_connect_server.py (Connect: accounts, account links, transfers, reversals; and
+balance transactions with Stripe's fees, built on localstripe's charges and refunds).
 
 The fixtures are registered once, in tests/conftest.py, so the billing tests and the browser
 journeys share one localstripe process (two would overwrite each other's state file).
@@ -166,7 +167,7 @@ def stripe_on(settings, localstripe, webhook_inbox, connect_server):
     if localstripe.process is None:
         assert localstripe.start(), "localstripe did not restart"
     connect_url, state = connect_server
-    state.reset()
+    state.reset(upstream=localstripe.url)
     webhook_inbox.clear()
     settings.STRIPE_SECRET_KEY = SECRET_KEY
     settings.STRIPE_PUBLISHABLE_KEY = "pk_test_spindle"

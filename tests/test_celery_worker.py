@@ -4,6 +4,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import redis
 from celery import Celery
 from django.conf import settings
 from django.db import connection
+from kombu import pools as kombu_pools
 
 from marketplace import services
 from marketplace.celery import app
@@ -31,8 +33,10 @@ def broker_url():
     return url
 
 
-@pytest.fixture
-def worker(broker_url):
+@contextmanager
+def worker_process(broker_url: str, **env_overrides):
+    """A Celery worker subprocess on a queue of its own, with tasks of this process routed to
+    it; ``env_overrides`` are extra environment variables for the worker's settings."""
     queue = f"spindle-test-{uuid.uuid4().hex[:10]}"
     env = subprocess_env(
         DJANGO_SETTINGS_MODULE="marketplace.settings",
@@ -40,6 +44,7 @@ def worker(broker_url):
         DATABASE_URL=database_url(connection.settings_dict),
         CELERY_BROKER_URL=broker_url,
         EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend",
+        **env_overrides,
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "marketplace", "worker", "--pool=solo", "-Q", queue,
@@ -61,12 +66,19 @@ def worker(broker_url):
             process.kill()
 
 
+@pytest.fixture
+def worker(broker_url):
+    with worker_process(broker_url) as process:
+        yield process
+
+
 def _drop_connections():
     """Eager tasks still open a producer pool on the configured (memory) broker; forget it so the
-    next task connects with the configuration set here."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    next task connects with the configuration set here. kombu keeps connection pools in a global
+    registry keyed by broker: closing only the app's pool would leave a closed pool there, which
+    every later task on the memory broker would be handed ("Acquire on closed pool")."""
+    kombu_pools.reset()
+    app._pool = None
     app.amqp._producer_pool = None
 
 

@@ -17,7 +17,16 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from billing.models import BankRefund, BuyerBillingProfile, CreditNote, Invoice, JournalTransaction, Payment
+from billing.models import (
+    BankRefund,
+    BuyerBillingProfile,
+    CreditNote,
+    Invoice,
+    JournalTransaction,
+    Payment,
+    ReconciliationItem,
+    ReconciliationRun,
+)
 from capacity.models import (
     AvailabilityException,
     Booking,
@@ -275,6 +284,13 @@ ACCESS = {
     "billing:stripe_webhook": PUBLIC,
     "billing:connect_onboarding": OWNER,
     "billing:ops_payouts": OPERATOR,
+    # refunds: each organisation sees those on its own invoices (received or issued); operators
+    # see all, and the daily Stripe reconciliation with its differences
+    "billing:refunds": ORG,
+    "billing:ops_refunds": OPERATOR,
+    "billing:ops_reconciliation": OPERATOR,
+    "billing:ops_reconciliation_run": OPERATOR,
+    "billing:ops_reconciliation_explain": OPERATOR,
 }
 
 # Routes provided by libraries whose access rules are their own (allauth, the admin).
@@ -404,7 +420,21 @@ def world(provider_org, provider_owner, provider_member, outsider, buyer_org, bu
         invoice=invoice, amount=invoice.gross - Decimal("50.00"), reason="Scoping world", by=provider_owner
     ).bank_refund
     flag = TradeFlag.objects.create(trade=trade, kind=TradeFlag.Kind.PRICE_OUTLIER)
+    now = timezone.now()
+    reconciliation = ReconciliationRun.objects.create(
+        day=date(2026, 3, 1), status=ReconciliationRun.Status.DIFFERENCES, started_at=now, finished_at=now
+    )
+    difference = ReconciliationItem.objects.create(
+        run=reconciliation,
+        kind=ReconciliationItem.Kind.OTHER,
+        ref="txn_unknown",
+        currency="CNY",
+        stripe_amount=-5,
+        status=ReconciliationItem.Status.MISSING_IN_LEDGER,
+    )
     return {
+        "reconciliation_id": reconciliation.pk,
+        "item_id": difference.pk,
         "invoice_id": invoice.pk,
         "refund_id": bank_refund.pk,
         "flag_id": flag.pk,
@@ -496,6 +526,8 @@ def snapshot():
         list(TradeFlag.objects.order_by("pk").values_list("pk", "resolved_at")),
         list(OrganisationSuspension.objects.order_by("pk").values_list("pk", "lifted_at")),
         list(AuditEntry.objects.order_by("pk").values_list("pk")),
+        list(ReconciliationRun.objects.order_by("pk").values_list("pk", "runs")),
+        list(ReconciliationItem.objects.order_by("pk").values_list("pk", "explanation", "explained_at")),
     )
 
 

@@ -5,7 +5,8 @@ the idempotency key ``invoice-<id>-attempt-<n>`` and the id is stored *before* a
 confirmed, so a retry after Stripe was unreachable confirms the same PaymentIntent and charges
 once. Settlement (a Payment row, the ledger transaction ``stripe:<payment_intent>``, the invoice
 paid) happens only from a PaymentIntent re-fetched from Stripe, whoever asks: the confirm path
-or the webhook worker, any number of times, in any order.
+or the webhook worker, any number of times, in any order. Stripe's fee on the charge is posted
+after commit (billing.services.fees).
 """
 
 from __future__ import annotations
@@ -188,14 +189,16 @@ def settle_payment_intent(intent: dict, *, now: datetime | None = None) -> Payme
         if existing is None:
             raise
         return existing
-    _after_paid(attempt.invoice_id)
+    _after_paid(attempt.invoice_id, payment.pk)
     return payment
 
 
-def _after_paid(invoice_id: int) -> None:
-    from billing.tasks import pay_out_invoice
+def _after_paid(invoice_id: int, payment_id: int) -> None:
+    from billing.tasks import pay_out_invoice, record_stripe_fee
 
     transaction.on_commit(lambda: pay_out_invoice.delay(invoice_id))
+    # Stripe's fee is read from the charge's balance transaction and posted on its own.
+    transaction.on_commit(lambda: record_stripe_fee.delay(payment_id))
 
 
 # --- webhooks ---------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ SUBJECT_TYPES = {
     "order": _("Order"),
     "trade": _("Trade"),
     "organisation": _("Organisation"),
+    "reconciliationrun": _("Stripe reconciliation"),
 }
 
 _UNION = """

@@ -16,7 +16,7 @@ from billing.services.ledger import account_balance, ledger_account, trial_balan
 from billing.services.payouts import record_bank_payout, refresh_connect_account, refund_invoice_payment
 from billing.tasks import pay_out_invoice
 from marketplace.errors import DomainError
-from tests.billing.stripe_world import GROSS, issued_invoice
+from tests.billing.stripe_world import FEE, GROSS, issued_invoice
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
@@ -80,7 +80,8 @@ def test_paid_invoice_is_paid_out_once_by_transfer(
     assert _balance("buyer_receivable", buyer_org) == Decimal("0.00")
     assert _balance("commission_revenue") == invoice.commission
     assert _balance("vat_payable", provider_org) == invoice.vat
-    assert _balance("stripe_clearing") == GROSS - payout.amount
+    assert _balance("stripe_clearing") == GROSS - FEE - payout.amount
+    assert _balance("stripe_fees") == FEE
     assert payout.amount + invoice.commission + invoice.vat == GROSS
     assert trial_balance("CNY") == Decimal("0.00")
 
@@ -103,8 +104,9 @@ def test_full_refund_after_payout_reverses_the_transfer_and_credits_the_invoice(
     assert invoice.status == Invoice.Status.VOID
     payout.refresh_from_db()
     assert payout.reversed_amount == payout.amount
+    # Stripe keeps its fee on a refunded charge: the platform bears it.
+    assert (_balance("stripe_clearing"), _balance("stripe_fees")) == (-FEE, FEE)
     for code, organisation in [
-        ("stripe_clearing", None),
         ("provider_payable", provider_org),
         ("buyer_receivable", buyer_org),
         ("commission_revenue", None),
@@ -141,7 +143,7 @@ def test_partial_refund_after_payout_is_a_partial_credit_note_and_reverses_the_c
     assert _balance("buyer_receivable", buyer_org) == Decimal("0.00")
     assert _balance("commission_revenue") == Decimal("26.31")
     assert _balance("vat_payable", provider_org) == Decimal("68.41")
-    assert _balance("stripe_clearing") == Decimal("94.72")  # what the platform keeps: 26.31 + 68.41
+    assert _balance("stripe_clearing") == Decimal("94.72") - FEE  # the platform keeps 26.31 + 68.41; Stripe its fee
     assert trial_balance("CNY") == Decimal("0.00")
 
     # More than the card money left (594.61) is refused, and nothing moves.
@@ -157,8 +159,9 @@ def test_partial_refund_after_payout_is_a_partial_credit_note_and_reverses_the_c
     payout.refresh_from_db()
     assert (invoice.status, payout.reversed_amount) == ("void", payout.amount)
     assert sum(n.gross for n in CreditNote.objects.filter(invoice=invoice)) == -GROSS
+    # Stripe keeps its fee on a refunded charge: the platform bears it.
+    assert _balance("stripe_clearing") == -FEE
     for code, organisation in [
-        ("stripe_clearing", None),
         ("provider_payable", provider_org),
         ("buyer_receivable", buyer_org),
         ("commission_revenue", None),

@@ -11,7 +11,7 @@ from django.urls import reverse
 from billing.models import Invoice, JournalTransaction, Payment, StripeEvent, StripePayment
 from billing.services.card_payments import open_attempt
 from billing.services.ledger import account_balance, ledger_account, trial_balance
-from tests.billing.stripe_world import GROSS, deliver, issued_invoice
+from tests.billing.stripe_world import FEE, GROSS, deliver, issued_invoice
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
@@ -81,7 +81,10 @@ def test_buyer_pays_an_invoice_by_card(
     assert account_balance(ledger_account("buyer_receivable", currency="CNY", organisation=buyer_org)) == Decimal(
         "0.00"
     )
-    assert account_balance(ledger_account("stripe_clearing", currency="CNY")) == GROSS
+    # Stripe kept its fee: posted once from the charge's balance transaction, not per delivery.
+    assert account_balance(ledger_account("stripe_clearing", currency="CNY")) == GROSS - FEE
+    assert account_balance(ledger_account("stripe_fees", currency="CNY")) == FEE
+    assert JournalTransaction.objects.filter(kind="stripe_fee").count() == 1
     assert trial_balance("CNY") == Decimal("0.00")
     assert list(invoice.events.order_by("pk").values_list("to_status", flat=True)) == ["draft", "issued", "paid"]
 

@@ -18,7 +18,16 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.models import BankRefund, CreditNote, DocumentSequence, Invoice, JournalTransaction, Payout, Refund
+from billing.models import (
+    BankRefund,
+    CreditNote,
+    DocumentSequence,
+    Invoice,
+    JournalTransaction,
+    Payout,
+    Refund,
+    StripeFee,
+)
 from billing.services.card_payments import pay_by_card
 from billing.services.invoices import amount_due, credited_total, paid_total, returned_total
 from billing.services.ledger import account_balance, ledger_account, trial_balance
@@ -218,7 +227,10 @@ def test_partial_refund_then_the_rest_paid_by_card_and_paid_out_by_stripe(
     [transfer] = state.transfers.values()
     payout = Payout.objects.get(invoice=invoice)
     assert (payout.amount, transfer["amount"]) == (Decimal("499.89"), 49989)
-    assert _balance("stripe_clearing") == Decimal("94.72")
+    # The platform keeps commission + VAT (94.72); Stripe keeps its fee on the charge.
+    fee = StripeFee.objects.get(payment__invoice=invoice)
+    assert fee.amount == Decimal("22.02")  # 3.4 % + ¥1.80 on ¥594.61 (the test server's rate)
+    assert _balance("stripe_clearing") == Decimal("94.72") - fee.amount
     assert_consistent(invoice, provider_org, buyer_org)
 
     # A further partial refund of the card money, after the payout: Stripe refunds it and takes
