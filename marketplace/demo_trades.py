@@ -13,6 +13,7 @@ from django.utils import timezone
 from capacity.models import Category, Resource
 from capacity.services.booking import next_free_slots
 from marketplace.models import Membership, Order, Organisation, Trade
+from marketplace.services import ops as ops_services
 from marketplace.services import quotes as quote_services
 from marketplace.services import trades as services
 
@@ -122,7 +123,10 @@ def seed_trades(*, stdout=None, now=None) -> None:
                 services.record_delivery(
                     trade=trade, by=provider_user, carrier="顺丰速运", tracking_number=f"SF10{trade.pk:08d}"
                 )
-            services.transition_trade(trade=trade, to=to, by=by, note=note, now=now)
+            if to == S.RESOLVED:
+                ops_services.resolve_dispute(trade=trade, by=operator, decision="redo", note=note, now=now)
+            else:
+                services.transition_trade(trade=trade, to=to, by=by, note=note, now=now)
         if trade.status == S.COMPLETED:
             trade.refresh_from_db()
             services.leave_review(trade=trade, by=buyer_user, organisation=buyer, rating=5, text="交期准，质量稳定。")

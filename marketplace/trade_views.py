@@ -201,6 +201,12 @@ def trade_transition(request, trade_id: int):
         messages.error(request, _("That action is not available."))
         return _back(trade_id)
     to = form.cleaned_data["to"]
+    if to == Trade.Status.RESOLVED:
+        # Resolving needs a decision (redo, rejection, refund) settled through billing.
+        messages.error(request, _("Resolve a dispute on its dispute page, with a decision."))
+        if access.is_operator:
+            return redirect("ops_dispute", trade_id=trade_id)
+        return _back(trade_id)
     try:
         services.transition_trade(
             trade=access.trade, to=to, by=request.user, note=form.cleaned_data["note"], as_role=access.role

@@ -84,10 +84,11 @@ ACTION_LABELS = {
 
 def next_actions(trade: Trade, role: str) -> list[tuple[str, str]]:
     """(target status, button label) the viewer's role may take now. Inspection has its own
-    form (counts and report), so it is not a plain button."""
+    form (counts and report) and a dispute is resolved on the operator's dispute page (a
+    decision, and any refund through billing), so neither is a plain button."""
     actions = []
     for to in sorted(TRADE_TRANSITIONS[trade.status], key=list(Trade.Status.values).index):
-        if role in TRANSITION_ROLES[(trade.status, to)] and to != Trade.Status.INSPECTED:
+        if role in TRANSITION_ROLES[(trade.status, to)] and to not in (Trade.Status.INSPECTED, Trade.Status.RESOLVED):
             actions.append((to, str(ACTION_LABELS[to])))
     return actions
 

@@ -1,5 +1,5 @@
 """Journey 3: an operator signs in with TOTP, works the review queues (sends a listing back with
-a reason) and resolves a disputed trade from the trade page."""
+a reason) and resolves a disputed trade: from the trade page to the dispute page, with a decision."""
 
 from __future__ import annotations
 
@@ -52,21 +52,20 @@ def test_operator_sends_a_listing_back_and_resolves_a_dispute(page_in, provider_
         "Please give the lathe's model and swing diameter.",
     )
 
-    # The disputed trade: the operator reads it and resolves it with a note.
+    # The disputed trade: the operator reads it, opens the dispute and decides on a redo.
     ops.goto(f"/trades/{disputed_trade.pk}/")
     assert "12 of 20 brackets are out of tolerance." in ops.locator("main").inner_text()
-    assert ops.locator("form.action-form input[name=to]").evaluate_all("inputs => inputs.map(i => i.value)") == [
-        S.RESOLVED
-    ]
-    ops.fill("#note-resolved", "Provider re-machines the 12 brackets at its cost by Friday.")
-    j.submit(ops, "form.action-form")
+    assert ops.locator("form.action-form").count() == 0  # no bare "resolve" button
+    with ops.expect_navigation():
+        ops.locator(f"main a[href='/ops/disputes/{disputed_trade.pk}/']").click()
+    assert "12 of 20 brackets are out of tolerance." in ops.locator("main").inner_text()
+    ops.check("input[name=decision][value=redo]")
+    ops.fill("#id_note", "Provider re-machines the 12 brackets at its cost by Friday.")
+    j.post_action(ops, f"/ops/disputes/{disputed_trade.pk}/resolve/")
     disputed_trade.refresh_from_db()
     assert disputed_trade.status == S.RESOLVED
     last = TradeEvent.objects.filter(trade=disputed_trade).latest("pk")
-    assert (last.from_status, last.to_status, last.actor, last.note) == (
-        S.DISPUTED,
-        S.RESOLVED,
-        staff,
-        "Provider re-machines the 12 brackets at its cost by Friday.",
-    )
+    assert (last.from_status, last.to_status, last.actor) == (S.DISPUTED, S.RESOLVED, staff)
+    assert last.note.endswith("Provider re-machines the 12 brackets at its cost by Friday.")
+    ops.goto(f"/trades/{disputed_trade.pk}/")
     assert ops.locator("form.action-form").count() == 0

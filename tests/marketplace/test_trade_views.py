@@ -254,15 +254,20 @@ def test_the_public_provider_page_shows_the_derived_track_record(client, trade, 
 
 
 @pytest.mark.django_db
-def test_an_operator_resolves_a_dispute_from_the_trade_page(client_for, trade, operator, buyer_owner):
+def test_the_trade_page_sends_an_operator_to_the_dispute_page_to_resolve(client_for, trade, operator, buyer_owner):
     Trade.objects.filter(pk=trade.pk).update(status=S.DISPUTED)
     client = client_for(operator)
     page = client.get(reverse("trade_detail", args=[trade.pk])).content.decode()
-    assert 'value="resolved"' in page
-    client.post(reverse("trade_transition", args=[trade.pk]), {"to": "resolved", "note": "Five parts resent"})
+    # No bare "resolved" button: resolving needs a decision, and a refund goes through billing.
+    assert 'value="resolved"' not in page
+    assert reverse("ops_dispute", args=[trade.pk]) in page
+    response = client.post(
+        reverse("trade_transition", args=[trade.pk]), {"to": "resolved", "note": "Five parts resent"}
+    )
+    assert response.status_code == 302 and response.url == reverse("ops_dispute", args=[trade.pk])
     trade.refresh_from_db()
-    assert trade.status == "resolved"
-    assert buyer_owner.notifications.filter(kind="trade_resolved").count() == 1
+    assert trade.status == S.DISPUTED
+    assert buyer_owner.notifications.filter(kind="trade_resolved").count() == 0
 
 
 @pytest.mark.django_db
