@@ -1,6 +1,6 @@
 """``manage.py bench``: the matching benchmark, on a synthetic market in its own database.
 
-Creates ``spindle_bench`` on the configured PostgreSQL server (dropped first if it exists, and
+Creates ``<configured database name>_bench`` on the configured PostgreSQL server (dropped first if it exists, and
 again at the end unless ``--keep``), migrates it, fills it with set-based ``INSERT … SELECT``
 statements (small: 10,000 resources and ~100,000 idle windows; large: 100,000 resources and
 ~1,000,000 idle windows), then times a few hundred random match requests against the bare SQL
@@ -32,7 +32,6 @@ from marketplace.matching.candidates import category_ids
 from marketplace.matching.pricing import RateCard
 from marketplace.matching.split import MILP, SplitOption, allocation_cost, brute_force, solve
 
-BENCH_DB = "spindle_bench"
 ALIAS = "bench"
 SCALES = {"small": 10_000, "large": 100_000}
 RESULTS = Path(settings.BASE_DIR) / "bench" / "results.csv"
@@ -52,18 +51,19 @@ CITIES = [
 
 
 class Command(BaseCommand):
-    help = "Benchmark matching on a synthetic market in its own database (spindle_bench)."
+    help = "Benchmark matching, ingestion, booking and search on a synthetic market in its own database."
 
     def add_arguments(self, parser):
         parser.add_argument("--scale", choices=sorted(SCALES), default="small")
         parser.add_argument("--requests", type=int, default=300)
         parser.add_argument("--seed", type=int, default=7)
-        parser.add_argument("--keep", action="store_true", help="Keep the spindle_bench database afterwards.")
+        parser.add_argument("--keep", action="store_true", help="Keep the <database>_bench database afterwards.")
 
     def handle(self, *args, scale: str, requests: int, seed: int, keep: bool, **options):
         default = settings.DATABASES["default"]
-        if default["NAME"] == BENCH_DB:
-            raise CommandError("The configured database is the benchmark database itself.")
+        if default["NAME"].endswith("_bench"):
+            raise CommandError("The configured database looks like a benchmark database itself.")
+        self.bench_db = bench_database_name(default)
         rng = random.Random(seed)
         now = timezone.now().replace(microsecond=0)
         self._recreate_database(default)
@@ -100,16 +100,16 @@ class Command(BaseCommand):
 
     def _recreate_database(self, default):
         with self._server(default) as server:
-            server.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-            server.execute(f'CREATE DATABASE "{BENCH_DB}"')
+            server.execute(f'DROP DATABASE IF EXISTS "{self.bench_db}" WITH (FORCE)')
+            server.execute(f'CREATE DATABASE "{self.bench_db}"')
 
     def _drop_database(self, default):
         with self._server(default) as server:
-            server.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+            server.execute(f'DROP DATABASE IF EXISTS "{self.bench_db}" WITH (FORCE)')
 
     def _register_alias(self, default):
         databases = dict(settings.DATABASES)
-        databases[ALIAS] = {**default, "NAME": BENCH_DB, "CONN_MAX_AGE": 0}
+        databases[ALIAS] = {**default, "NAME": self.bench_db, "CONN_MAX_AGE": 0}
         connections.settings[ALIAS] = connections.configure_settings(databases)[ALIAS]
 
     def _build_market(self, resources: int, now: datetime, seed: int) -> dict[str, int]:
@@ -365,6 +365,11 @@ class Command(BaseCommand):
                 ratio = f"{value / base:.3f}" if base else ""
                 writer.writerow([stamp, revision, scale, name, f"{value:.3f}", f"{base:.3f}" if base else "", ratio])
         self.stdout.write(f"appended to {RESULTS.relative_to(settings.BASE_DIR)}")
+
+
+def bench_database_name(default: dict) -> str:
+    """The benchmark's own database, named after the configured one so two checkouts never share it."""
+    return f"{default['NAME']}_bench"
 
 
 def _percentile(values: list[float], q: int) -> float:
