@@ -220,15 +220,22 @@ def _free_multirange(alias: str) -> str:
                 ELSE ({saturated}) END)"""
 
 
-def _timing(alias: str) -> str:
-    """A lateral subquery: free time of ``alias`` in [start_at, hz_end), finish moment and slots used."""
-    return f"""
-    SELECT sum(x.secs) AS free_s,
-           min(x.lo + make_interval(secs => x.need - (x.cum - x.secs))) FILTER (WHERE x.cum >= x.need) AS finish,
+_FINISH = "min(x.lo + make_interval(secs => x.need - (x.cum - x.secs))) FILTER (WHERE x.cum >= x.need) AS finish"
+
+
+def _timing(alias: str, *, lean: bool = False) -> str:
+    """A lateral subquery: free time of ``alias`` in [start_at, hz_end), finish moment and slots used
+    (``lean``: the finish moment only, computed by the same expression)."""
+    if lean:
+        outputs = _FINISH
+    else:
+        outputs = f"""sum(x.secs) AS free_s, {_FINISH},
            array_agg(extract(epoch FROM x.lo)::float8 ORDER BY x.lo) FILTER (WHERE x.cum - x.secs < x.need)
                AS slot_starts,
            array_agg(extract(epoch FROM upper(x.w))::float8 ORDER BY x.lo) FILTER (WHERE x.cum - x.secs < x.need)
-               AS slot_ends
+               AS slot_ends"""
+    return f"""
+    SELECT {outputs}
     FROM (
         SELECT w, lower(w) AS lo,
                extract(epoch FROM upper(w) - lower(w)) AS secs,
@@ -252,10 +259,14 @@ def _share() -> str:
     ))::float8 AS booked_share"""
 
 
-def find_candidates(request: MatchRequest, *, using: str = "default") -> list[Candidate]:
-    """Every resource that passes all hard constraints and finishes by the due date, in one query."""
+def find_candidates(request: MatchRequest, *, using: str = "default", ids: list[int] | None = None) -> list[Candidate]:
+    """Every resource that passes all hard constraints and finishes by the due date, in one query
+    (only those among ``ids`` when given)."""
     conds, params = constraints(request)
     params.update(category_ids=category_ids(request, using), share_end=request.now + IDLE_SHARE_PERIOD)
+    if ids is not None:
+        conds.append(("ids", "r.id = ANY(%(ids)s)"))
+        params["ids"] = list(ids)
     where = " AND ".join(f"({sql})" for _key, sql in conds)
     sql = f"""
     WITH cand AS MATERIALIZED (
@@ -270,6 +281,71 @@ def find_candidates(request: MatchRequest, *, using: str = "default") -> list[Ca
     SELECT m.*, {_share()} FROM matched m
     """
     return [_candidate(row) for row in _fetch(sql, params, using)]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What ranking needs of every match to normalise and prune: no slots, no booked share."""
+
+    resource_id: int
+    provider_id: int
+    total: Decimal  # the estimate's total, by the rule of pricing.estimate
+    finish: datetime
+    latitude: Decimal | None
+    longitude: Decimal | None
+
+
+def _total_sql(exponent: int) -> str:
+    """``pricing.estimate(...).total`` in SQL, line for line: machine time rounded up to the billing
+    increment, every money line rounded to the minor unit half-up (PostgreSQL ``round`` on a
+    non-negative numeric is half-up), the sum topped up to the minimum charge. The function
+    ``test_summary_totals_are_the_estimates`` holds the two together."""
+    minutes = "(m.setup_min + %(quantity)s * m.cycle_min)"
+    work = (
+        f"CASE WHEN m.billing_unit = 'machine_hour'"
+        f" THEN round(ceil({minutes} / m.billing_increment_minutes) * m.billing_increment_minutes * m.rate / 60,"
+        f" {exponent}) ELSE round(%(quantity)s * m.rate, {exponent}) END"
+    )
+    subtotal = f"({work} + round(m.setup_fee, {exponent}))"
+    return f"{subtotal} + GREATEST(0, round(m.minimum_charge, {exponent}) - {subtotal})"
+
+
+def match_summaries(request: MatchRequest, *, using: str = "default") -> list[Summary]:
+    """The same set as :func:`find_candidates` (same constraints, same finish expression), with
+    only what ranking normalises over: price total, finish and the provider's coordinates. No
+    slots and no booked share, the costly part of a long list."""
+    from billing.money import minor_unit_exponent
+
+    conds, params = constraints(request)
+    params["category_ids"] = category_ids(request, using)
+    where = " AND ".join(f"({sql})" for _key, sql in conds)
+    exponent = int(minor_unit_exponent(request.currency))
+    sql = f"""
+    WITH cand AS MATERIALIZED (
+        SELECT {_COLUMNS.format(horizon="%(due)s::timestamptz")}
+        FROM capacity_resource r JOIN capacity_providerprofile p ON p.organisation_id = r.provider_id
+        WHERE r.category_id = ANY(%(category_ids)s) AND {where}
+    ), matched AS MATERIALIZED (
+        SELECT c.*, t.finish
+        FROM cand c CROSS JOIN LATERAL ({_timing("c", lean=True)}) t
+        WHERE t.finish IS NOT NULL AND t.finish <= %(due)s
+    )
+    SELECT m.id, m.provider_id, {_total_sql(exponent)} AS total, m.finish, m.latitude, m.longitude
+    FROM matched m
+    """
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        return [Summary(*row) for row in cursor.fetchall()]
+
+
+def booked_shares(request: MatchRequest, ids: list[int], *, using: str = "default") -> dict[int, float]:
+    """The booked share of the next four weeks of each resource in ``ids``, by the very expression
+    :func:`find_candidates` uses."""
+    params = {"now": request.now, "share_end": request.now + IDLE_SHARE_PERIOD, "ids": list(ids)}
+    sql = f"SELECT m.id, {_share()} FROM capacity_resource m WHERE m.id = ANY(%(ids)s)"
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        return dict(cursor.fetchall())
 
 
 def find_schedulable(request: MatchRequest, *, using: str = "default", limit: int = 200) -> list[Candidate]:
