@@ -11,10 +11,12 @@ split plans against the brute-force optimum on small random instances. Figures a
 
 from __future__ import annotations
 
+import argparse
 import csv
 import random
 import statistics
 import subprocess
+import tempfile
 import time
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -27,13 +29,20 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from django.utils import timezone
 
+from marketplace.benchmarks import Figure, LiveServer, bench_env, booking, ingest, search
 from marketplace.matching import MatchRequest, find_matches, plan_split
 from marketplace.matching.candidates import category_ids
 from marketplace.matching.pricing import RateCard
 from marketplace.matching.split import MILP, SplitOption, allocation_cost, brute_force, solve
 
 ALIAS = "bench"
-SCALES = {"small": 10_000, "large": 100_000}
+SCALES = {"tiny": 300, "small": 10_000, "large": 100_000}  # tiny: the smoke test's, not a benchmark
+# Sizes of the live parts (marketplace.benchmarks): readings sent, gateways, booking attempts, searches.
+LIVE = {
+    "tiny": {"readings": 2_000, "gateways": 4, "bookings": 64, "searches": 48},
+    "small": {"readings": 100_000, "gateways": 40, "bookings": 1_600, "searches": 800},
+    "large": {"readings": 200_000, "gateways": 80, "bookings": 1_600, "searches": 800},
+}
 RESULTS = Path(settings.BASE_DIR) / "bench" / "results.csv"
 # Industrial cities (lat, lon): providers cluster around them.
 CITIES = [
@@ -58,8 +67,9 @@ class Command(BaseCommand):
         parser.add_argument("--requests", type=int, default=300)
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--keep", action="store_true", help="Keep the <database>_bench database afterwards.")
+        parser.add_argument("--results", default=str(RESULTS), help=argparse.SUPPRESS)
 
-    def handle(self, *args, scale: str, requests: int, seed: int, keep: bool, **options):
+    def handle(self, *args, scale: str, requests: int, seed: int, keep: bool, results: str, **options):
         default = settings.DATABASES["default"]
         if default["NAME"].endswith("_bench"):
             raise CommandError("The configured database looks like a benchmark database itself.")
@@ -80,21 +90,22 @@ class Command(BaseCommand):
                 f"{counts['bookings']} bookings in {time.perf_counter() - started:.1f} s"
             )
             rows = self._run(rng, now, requests)
+            rows += self._live(scale, default, rng)
         finally:
             connections[ALIAS].close()
             if not keep:
                 self._drop_database(default)
-        self._record(scale, rows)
+        self._record(scale, rows, Path(results))
 
     # --- database --------------------------------------------------------------------------
 
-    def _server(self, default):
+    def _server(self, default, dbname: str = "postgres"):
         return psycopg.connect(
             host=default["HOST"] or None,
             port=default["PORT"] or None,
             user=default["USER"] or None,
             password=default["PASSWORD"] or None,
-            dbname="postgres",
+            dbname=dbname,
             autocommit=True,
         )
 
@@ -345,7 +356,23 @@ class Command(BaseCommand):
         self.stdout.write(f"BENCH split_ms {value:.2f} ms p95={_percentile(split_ms, 95):.2f}")
         return rows
 
-    def _record(self, scale: str, rows: list[tuple[str, float, float | None]]) -> None:
+    def _live(self, scale: str, default, rng: random.Random) -> list[tuple[str, float, float | None]]:
+        """Ingestion, catalogue search and booking, through a live server and the services running
+        on the benchmark database (marketplace.benchmarks)."""
+        sizes = LIVE[scale]
+        env = bench_env(default, self.bench_db)
+        figures: list[Figure] = []
+        with tempfile.TemporaryDirectory() as workdir, LiveServer(env) as server:
+            figures += ingest.run(alias=ALIAS, server=server, env=env, workdir=Path(workdir),
+                                  readings=sizes["readings"], gateways=sizes["gateways"], out=self.stdout)  # fmt: skip
+            figures += search.run(alias=ALIAS, server=server, count=sizes["searches"], rng=rng, out=self.stdout)
+            figures += booking.run(alias=ALIAS, env=env, workdir=Path(workdir), count=sizes["bookings"], rng=rng,
+                                   connect=lambda: self._server(default, self.bench_db), out=self.stdout)  # fmt: skip
+        for figure in figures:
+            self.stdout.write(figure.line())
+        return [(f.name, f.value, f.baseline) for f in figures]
+
+    def _record(self, scale: str, rows: list[tuple[str, float, float | None]], path: Path = RESULTS) -> None:
         try:
             revision = subprocess.run(
                 ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
@@ -356,17 +383,18 @@ class Command(BaseCommand):
             ).stdout.strip()
         except (OSError, subprocess.CalledProcessError):
             revision = "unknown"
-        RESULTS.parent.mkdir(exist_ok=True)
-        new = not RESULTS.exists()
-        with RESULTS.open("a", newline="") as handle:
+        path.parent.mkdir(exist_ok=True)
+        new = not path.exists()
+        with path.open("a", newline="") as handle:
             writer = csv.writer(handle)
             if new:
                 writer.writerow(["timestamp", "revision", "scale", "metric", "value", "baseline", "ratio"])
             stamp = timezone.now().isoformat(timespec="seconds")
             for name, value, base in rows:
                 ratio = f"{value / base:.3f}" if base else ""
-                writer.writerow([stamp, revision, scale, name, f"{value:.3f}", f"{base:.3f}" if base else "", ratio])
-        self.stdout.write(f"appended to {RESULTS.relative_to(settings.BASE_DIR)}")
+                baseline = "" if base is None else f"{base:.3f}"
+                writer.writerow([stamp, revision, scale, name, f"{value:.3f}", baseline, ratio])
+        self.stdout.write(f"appended to {path}")
 
 
 def bench_database_name(default: dict) -> str:
