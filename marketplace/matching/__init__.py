@@ -70,7 +70,7 @@ def find_matches(
         else:
             candidates = []
     if not candidates:
-        return MatchResult(request, [], explain.no_match(funnel(request, using=using), request))
+        return MatchResult(request, [], explain.no_match(funnel(request, using=using, matches=0), request))
     reputations = ranking.reputation_scores({c.provider_id for c in candidates}, using)
     matches = []
     for candidate in candidates:

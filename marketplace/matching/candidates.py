@@ -393,8 +393,38 @@ class Funnel:
     earliest_finish: datetime | None
 
 
-def funnel(request: MatchRequest, *, using: str = "default") -> Funnel:
-    """Count the survivors after each constraint in one statement (``count(*) FILTER``)."""
+# The earliest a resource could finish: its start plus the machine time, as if it were free from
+# then on. Finish ≥ this bound; one second of slack absorbs the float seconds of make_interval.
+_EARLIEST_POSSIBLE = (
+    "%(now)s::timestamptz + make_interval(hours => r.lead_time_buffer_hours)"
+    f" + make_interval(secs => ({_SETUP_MINUTES} + %(quantity)s * COALESCE(%(cycle)s::numeric,"
+    " r.cycle_time_minutes)) * 60 - 1)"
+)
+
+
+def _finishes(request: MatchRequest, ids: list[int], using: str) -> dict[int, datetime | None]:
+    """Finish moment of each resource in ``ids`` with no due date (free time up to infinity)."""
+    params = {"quantity": request.quantity, "cycle": request.cycle_time_minutes, "now": request.now, "ids": ids}
+    sql = f"""
+    WITH c AS MATERIALIZED (
+        SELECT {_COLUMNS.format(horizon="'infinity'::timestamptz")}
+        FROM capacity_resource r LEFT JOIN capacity_providerprofile p ON p.organisation_id = r.provider_id
+        WHERE r.id = ANY(%(ids)s)
+    )
+    SELECT c.id, t.finish FROM c CROSS JOIN LATERAL ({_timing("c", lean=True)}) t
+    """
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        return dict(cursor.fetchall())
+
+
+def funnel(request: MatchRequest, *, using: str = "default", matches: int | None = None) -> Funnel:
+    """Count the survivors after each constraint in one statement (``count(*) FILTER``).
+
+    The earliest finish is searched in order of the earliest each resource could possibly finish
+    (start + machine time), in growing batches, stopping as soon as that bound passes the best
+    finish found: the same minimum as timing them all. ``matches``: the number that finish by the
+    due date when the caller knows it (find_matches calls this only when there is none)."""
     conds, params = constraints(request)
     params["category_ids"] = category_ids(request, using)
     flags = ",\n".join(f"COALESCE(({sql}), false) AS k{i}" for i, (_key, sql) in enumerate(conds))
@@ -404,21 +434,39 @@ def funnel(request: MatchRequest, *, using: str = "default") -> Funnel:
     ]
     sql = f"""
     WITH base AS MATERIALIZED (
-        SELECT {_COLUMNS.format(horizon="'infinity'::timestamptz")}, {flags}
+        SELECT r.id, {_EARLIEST_POSSIBLE} AS possible, {flags}
         FROM capacity_resource r LEFT JOIN capacity_providerprofile p ON p.organisation_id = r.provider_id
         WHERE r.category_id = ANY(%(category_ids)s)
-    ), timed AS MATERIALIZED (
-        SELECT t.finish FROM (SELECT * FROM base WHERE {all_ok}) c CROSS JOIN LATERAL ({_timing("c")}) t
     )
     SELECT count(*) AS n_base, {", ".join(counts)},
-           (SELECT count(*) FROM timed WHERE timed.finish <= %(due)s) AS n_time,
-           (SELECT min(timed.finish) FROM timed) AS earliest
+           array_agg(base.id ORDER BY base.possible, base.id) FILTER (WHERE {all_ok}) AS ok_ids,
+           array_agg(base.possible ORDER BY base.possible, base.id) FILTER (WHERE {all_ok}) AS ok_possible
     FROM base
     """
     row = _fetch(sql, params, using)[0]
+    ordered = list(zip(row["ok_ids"] or [], row["ok_possible"] or [], strict=True))
+    finishes: dict[int, datetime | None] = {}
+    earliest: datetime | None = None
+    position, batch = 0, 32
+    while position < len(ordered):
+        chunk = [
+            rid for rid, possible in ordered[position : position + batch] if earliest is None or possible < earliest
+        ]
+        if not chunk:
+            break  # every later resource's bound is later still
+        finishes.update(_finishes(request, chunk, using))
+        found = [finishes[rid] for rid in chunk if finishes.get(rid) is not None]
+        if found:
+            earliest = min([*found, earliest] if earliest else found)
+        position, batch = position + batch, batch * 2
+    if matches is None:
+        in_time = [rid for rid, possible in ordered if possible <= request.due and rid not in finishes]
+        if in_time:
+            finishes.update(_finishes(request, in_time, using))
+        matches = sum(1 for f in finishes.values() if f is not None and f <= request.due)
     steps = [("category_base", row["n_base"])]
     steps += [(key, row[f"n{i}"]) for i, (key, _sql) in enumerate(conds)]
-    steps.append(("time", row["n_time"]))
+    steps.append(("time", matches))
     # Merge the optional kind check into the category step: both mean "in this category".
     merged: list[tuple[str, int]] = []
     for key, count in steps:
@@ -427,7 +475,7 @@ def funnel(request: MatchRequest, *, using: str = "default") -> Funnel:
             merged[-1] = (key, count)
         else:
             merged.append((key, count))
-    return Funnel(steps=merged, earliest_finish=row["earliest"])
+    return Funnel(steps=merged, earliest_finish=earliest)
 
 
 def _fetch(sql: str, params: dict[str, Any], using: str) -> list[dict[str, Any]]:

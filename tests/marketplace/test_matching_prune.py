@@ -143,3 +143,20 @@ def test_summaries_are_the_candidates_with_their_estimated_totals():
                 price = estimate(candidate.card, quantity=quantity, machine_minutes=candidate.machine_minutes(quantity))
                 assert summary.total == price.total
                 assert summary.finish == candidate.finish
+
+
+def test_the_funnel_finds_the_earliest_finish_of_all_and_counts_the_matches():
+    """The funnel's bounded search gives the minimum finish over every resource passing the
+    static constraints (timed far beyond the due date), and the number of matches."""
+    from dataclasses import replace
+
+    from marketplace.matching.candidates import funnel
+
+    seed_market(random.Random(6))
+    for quantity, due in ((3, at(1, 0)), (40, at(2, 12)), (90, at(3, 0)), (8, at(5, 0))):
+        request = order(quantity=quantity, due=due)
+        everyone = find_candidates(replace(request, due=at(60, 0)))
+        assert everyone
+        result = funnel(request)
+        assert result.earliest_finish == min(c.finish for c in everyone)
+        assert result.steps[-1] == ("time", len(find_candidates(request)))
