@@ -51,7 +51,7 @@ def database_url(default: dict, name: str) -> str:
     user = quote(default.get("USER") or "", safe="")
     password = quote(default.get("PASSWORD") or "", safe="")
     auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = default.get("HOST") or "127.0.0.1"
+    host = quote(str(default.get("HOST") or ""), safe="")  # a socket directory (embedded server) is a path
     port = f":{default['PORT']}" if default.get("PORT") else ""
     return f"postgres://{auth}{host}{port}/{quote(name, safe='')}"
 
