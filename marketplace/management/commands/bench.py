@@ -1,12 +1,17 @@
-"""``manage.py bench``: the matching benchmark, on a synthetic market in its own database.
+"""``manage.py bench``: matching, ingestion, booking and catalogue figures on a synthetic market in
+its own database.
 
-Creates ``<configured database name>_bench`` on the configured PostgreSQL server (dropped first if it exists, and
-again at the end unless ``--keep``), migrates it, fills it with set-based ``INSERT … SELECT``
-statements (small: 10,000 resources and ~100,000 idle windows; large: 100,000 resources and
-~1,000,000 idle windows), then times a few hundred random match requests against the bare SQL
-candidate query (category and envelope filters only) timed the same way in the same run, and
-split plans against the brute-force optimum on small random instances. Figures are printed as
-``BENCH <metric> …`` lines and appended with the git revision to ``bench/results.csv``.
+Creates ``<configured database name>_bench`` on the configured PostgreSQL server (dropped first if
+it exists, and again at the end unless ``--keep``), migrates it, fills it with set-based
+``INSERT … SELECT`` statements (small: 10,000 resources and ~100,000 idle windows; large: 100,000
+resources and ~1,000,000 idle windows) and vacuums it, then times a few hundred random match
+requests against the bare SQL candidate query (category and envelope filters only) timed the same
+way in the same run, and split plans against the brute-force optimum on small random instances.
+The live parts (``marketplace.benchmarks``) follow: signed reading batches over HTTP on a live
+server and through the metering service against ``COPY``; the catalogue page under a loopback
+load against a trivial view; 16 concurrent clients booking a few hot resources against raw
+``INSERT``s, with a double-booking count. Figures are printed as ``BENCH <metric> …`` lines and
+appended with the git revision to ``bench/results.csv``.
 """
 
 from __future__ import annotations
@@ -74,6 +79,7 @@ class Command(BaseCommand):
         if default["NAME"].endswith("_bench"):
             raise CommandError("The configured database looks like a benchmark database itself.")
         self.bench_db = bench_database_name(default)
+        revision = _revision()  # the code measured: taken now, not when the run ends
         rng = random.Random(seed)
         now = timezone.now().replace(microsecond=0)
         self._recreate_database(default)
@@ -95,7 +101,7 @@ class Command(BaseCommand):
             connections[ALIAS].close()
             if not keep:
                 self._drop_database(default)
-        self._record(scale, rows, Path(results))
+        self._record(scale, rows, Path(results), revision)
 
     # --- database --------------------------------------------------------------------------
 
@@ -372,17 +378,9 @@ class Command(BaseCommand):
             self.stdout.write(figure.line())
         return [(f.name, f.value, f.baseline) for f in figures]
 
-    def _record(self, scale: str, rows: list[tuple[str, float, float | None]], path: Path = RESULTS) -> None:
-        try:
-            revision = subprocess.run(
-                ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
-                capture_output=True,
-                text=True,
-                check=True,
-                cwd=settings.BASE_DIR,
-            ).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            revision = "unknown"
+    def _record(
+        self, scale: str, rows: list[tuple[str, float, float | None]], path: Path = RESULTS, revision: str = ""
+    ) -> None:
         path.parent.mkdir(exist_ok=True)
         new = not path.exists()
         with path.open("a", newline="") as handle:
@@ -395,6 +393,19 @@ class Command(BaseCommand):
                 baseline = "" if base is None else f"{base:.3f}"
                 writer.writerow([stamp, revision, scale, name, f"{value:.3f}", baseline, ratio])
         self.stdout.write(f"appended to {path}")
+
+
+def _revision() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=settings.BASE_DIR,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def bench_database_name(default: dict) -> str:
