@@ -67,6 +67,9 @@ def find_matches(
                 shares=lambda ids: booked_shares(request, ids, using=using),
             )
             candidates = find_candidates(request, using=using, ids=survivors)
+            if len(candidates) != len(survivors):
+                # A booking or window changed between the two statements: rank everything afresh.
+                candidates, spans = find_candidates(request, using=using), None
         else:
             candidates = []
     if not candidates:
