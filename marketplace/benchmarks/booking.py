@@ -83,6 +83,7 @@ def _raw_inserts(connect, attempt_list: list[tuple]) -> tuple[float, int, int, i
 
     def client(queue: list) -> None:
         booked = refused = retried = 0
+        backoff = random.Random(len(queue))  # jitter only
         with connect() as conn:
             gate.wait()
             for resource_id, start, end in queue:
@@ -97,8 +98,10 @@ def _raw_inserts(connect, attempt_list: list[tuple]) -> tuple[float, int, int, i
                     except psycopg.errors.ExclusionViolation:
                         refused += 1
                     except psycopg.errors.DeadlockDetected:
-                        # Concurrent checks of one exclusion constraint can deadlock; a client retries.
+                        # Concurrent checks of one exclusion constraint can deadlock; a client backs
+                        # off a random moment (or two clients can meet again and again) and retries.
                         retried += 1
+                        time.sleep(backoff.uniform(0.005, 0.05))
                         continue
                     break
         with lock:

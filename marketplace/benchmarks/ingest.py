@@ -62,7 +62,7 @@ def batches(gateways, total: int, now: datetime, boot: str) -> list[dict]:
     jobs, made, round_no = [], 0, 0
     while made < total:
         for device_id, _secret, resource_ids in gateways:
-            steps = BATCH // len(resource_ids)
+            steps = max(1, BATCH // len(resource_ids))
             readings = []
             for step in range(steps):
                 moment = now - STEP * (round_no * steps + steps - step)
