@@ -52,7 +52,7 @@ def find_matches(
         weights = MatchingWeights.load(using).as_dict()
     has_point = request.delivery_lat is not None
     spans = None
-    if limit is None:
+    if limit is None or limit < 1:
         candidates = find_candidates(request, using=using)
     else:
         summaries = match_summaries(request, using=using)
