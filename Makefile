@@ -64,7 +64,7 @@ lock: ## Re-resolve requirements.in into requirements.lock
 	/tmp/spindle-lock/bin/pip install --quiet -r requirements.in
 	/tmp/spindle-lock/bin/pip freeze --exclude pip > requirements.lock
 
-bench: migrate ## Benchmark matching on a synthetic market in its own database (BENCH_ARGS="--scale large")
+bench: migrate ## Benchmark matching, ingestion, booking and search on a synthetic market in its own database (BENCH_ARGS="--scale large")
 	DEBUG=$${DEBUG:-1} $(PY) manage.py bench $(BENCH_ARGS)
 
 bench-plot: install ## Draw bench/results.csv history into bench/results.png

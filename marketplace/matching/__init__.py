@@ -36,20 +36,44 @@ def find_matches(
 ) -> MatchResult:
     """Ranked matches for ``request`` (the best ``limit``; None for all), or the reason there are none.
 
-    Every candidate is priced and scored (normalisation needs them all); only the returned ones
-    are explained, which is the costly part of a long list."""
+    Normalisation needs every match's price, finish and distance: a lean query gives those for
+    all of them (``match_summaries``); ``ranking.prune`` drops the matches that cannot reach the
+    best ``limit`` whatever their reputation and idle share, scores the rest exactly and keeps the
+    best ``limit``; only those get their free slots, price breakdown and explanation — the same
+    result as ranking all of them, at a fraction of the cost when a broad category has thousands
+    of matches. ``limit=None`` ranks every match in full."""
     from marketplace.matching import explain, ranking
-    from marketplace.matching.candidates import find_candidates, funnel
+    from marketplace.matching.candidates import booked_shares, find_candidates, funnel, match_summaries
     from marketplace.matching.pricing import estimate
     from marketplace.matching.split import take_slots
     from marketplace.models.matching import MatchingWeights
 
-    candidates = find_candidates(request, using=using)
-    if not candidates:
-        return MatchResult(request, [], explain.no_match(funnel(request, using=using), request))
     if weights is None:
         weights = MatchingWeights.load(using).as_dict()
     has_point = request.delivery_lat is not None
+    spans = None
+    if limit is None or limit < 1:
+        candidates = find_candidates(request, using=using)
+    else:
+        summaries = match_summaries(request, using=using)
+        if summaries:
+            delivery = (float(request.delivery_lat), float(request.delivery_lon)) if has_point else None
+            survivors, spans = ranking.prune(
+                summaries,
+                weights,
+                limit=limit,
+                delivery=delivery,
+                reputations=lambda ids: ranking.reputation_scores(ids, using),
+                shares=lambda ids: booked_shares(request, ids, using=using),
+            )
+            candidates = find_candidates(request, using=using, ids=survivors)
+            if len(candidates) != len(survivors):
+                # A booking or window changed between the two statements: rank everything afresh.
+                candidates, spans = find_candidates(request, using=using), None
+        else:
+            candidates = []
+    if not candidates:
+        return MatchResult(request, [], explain.no_match(funnel(request, using=using, matches=0), request))
     reputations = ranking.reputation_scores({c.provider_id for c in candidates}, using)
     matches = []
     for candidate in candidates:
@@ -70,7 +94,7 @@ def find_matches(
                 reputation=reputations[candidate.provider_id],
             )
         )
-    ranked = ranking.rank(matches, weights, has_delivery_point=has_point)
+    ranked = ranking.rank(matches, weights, has_delivery_point=has_point, spans=spans)
     if limit is not None:
         ranked = ranked[:limit]
     for match in ranked:

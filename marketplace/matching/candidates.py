@@ -220,15 +220,22 @@ def _free_multirange(alias: str) -> str:
                 ELSE ({saturated}) END)"""
 
 
-def _timing(alias: str) -> str:
-    """A lateral subquery: free time of ``alias`` in [start_at, hz_end), finish moment and slots used."""
-    return f"""
-    SELECT sum(x.secs) AS free_s,
-           min(x.lo + make_interval(secs => x.need - (x.cum - x.secs))) FILTER (WHERE x.cum >= x.need) AS finish,
+_FINISH = "min(x.lo + make_interval(secs => x.need - (x.cum - x.secs))) FILTER (WHERE x.cum >= x.need) AS finish"
+
+
+def _timing(alias: str, *, lean: bool = False) -> str:
+    """A lateral subquery: free time of ``alias`` in [start_at, hz_end), finish moment and slots used
+    (``lean``: the finish moment only, computed by the same expression)."""
+    if lean:
+        outputs = _FINISH
+    else:
+        outputs = f"""sum(x.secs) AS free_s, {_FINISH},
            array_agg(extract(epoch FROM x.lo)::float8 ORDER BY x.lo) FILTER (WHERE x.cum - x.secs < x.need)
                AS slot_starts,
            array_agg(extract(epoch FROM upper(x.w))::float8 ORDER BY x.lo) FILTER (WHERE x.cum - x.secs < x.need)
-               AS slot_ends
+               AS slot_ends"""
+    return f"""
+    SELECT {outputs}
     FROM (
         SELECT w, lower(w) AS lo,
                extract(epoch FROM upper(w) - lower(w)) AS secs,
@@ -252,10 +259,14 @@ def _share() -> str:
     ))::float8 AS booked_share"""
 
 
-def find_candidates(request: MatchRequest, *, using: str = "default") -> list[Candidate]:
-    """Every resource that passes all hard constraints and finishes by the due date, in one query."""
+def find_candidates(request: MatchRequest, *, using: str = "default", ids: list[int] | None = None) -> list[Candidate]:
+    """Every resource that passes all hard constraints and finishes by the due date, in one query
+    (only those among ``ids`` when given)."""
     conds, params = constraints(request)
     params.update(category_ids=category_ids(request, using), share_end=request.now + IDLE_SHARE_PERIOD)
+    if ids is not None:
+        conds.append(("ids", "r.id = ANY(%(ids)s)"))
+        params["ids"] = list(ids)
     where = " AND ".join(f"({sql})" for _key, sql in conds)
     sql = f"""
     WITH cand AS MATERIALIZED (
@@ -270,6 +281,76 @@ def find_candidates(request: MatchRequest, *, using: str = "default") -> list[Ca
     SELECT m.*, {_share()} FROM matched m
     """
     return [_candidate(row) for row in _fetch(sql, params, using)]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What ranking needs of every match to normalise and prune: no slots, no booked share."""
+
+    resource_id: int
+    provider_id: int
+    total: Decimal  # the estimate's total, by the rule of pricing.estimate
+    finish: datetime
+    latitude: Decimal | None
+    longitude: Decimal | None
+
+
+def _total_sql(exponent: int) -> str:
+    """``pricing.estimate(...).total`` in SQL, line for line: machine time rounded up to the billing
+    increment, every money line rounded to the minor unit half-up (PostgreSQL ``round`` on a
+    non-negative numeric is half-up), the sum topped up to the minimum charge. The function
+    ``test_summary_totals_are_the_estimates`` holds the two together."""
+    minutes = "(m.setup_min + %(quantity)s * m.cycle_min)"
+    work = (
+        f"CASE WHEN m.billing_unit = 'machine_hour'"
+        f" THEN round(ceil({minutes} / m.billing_increment_minutes) * m.billing_increment_minutes * m.rate / 60,"
+        f" {exponent}) ELSE round(%(quantity)s * m.rate, {exponent}) END"
+    )
+    subtotal = f"({work} + round(m.setup_fee, {exponent}))"
+    return f"{subtotal} + GREATEST(0, round(m.minimum_charge, {exponent}) - {subtotal})"
+
+
+def match_summaries(request: MatchRequest, *, using: str = "default") -> list[Summary]:
+    """The same set as :func:`find_candidates` (same constraints, same finish expression), with
+    only what ranking normalises over: price total, finish and the provider's coordinates. No
+    slots and no booked share, the costly part of a long list."""
+    from billing.money import minor_unit_exponent
+
+    conds, params = constraints(request)
+    params["category_ids"] = category_ids(request, using)
+    where = " AND ".join(f"({sql})" for _key, sql in conds)
+    exponent = int(minor_unit_exponent(request.currency))
+    sql = f"""
+    WITH cand AS MATERIALIZED (
+        SELECT {_COLUMNS.format(horizon="%(due)s::timestamptz")}
+        FROM capacity_resource r JOIN capacity_providerprofile p ON p.organisation_id = r.provider_id
+        WHERE r.category_id = ANY(%(category_ids)s) AND {where}
+    ), matched AS MATERIALIZED (
+        SELECT c.*, t.finish
+        FROM (
+            -- No need to time a resource that could not finish by the due date even if it were free
+            -- all the time from its start (finish ≥ start + machine time; 1 s of float slack).
+            SELECT * FROM cand WHERE cand.start_at
+                + make_interval(secs => (cand.setup_min + %(quantity)s * cand.cycle_min) * 60 - 1) <= %(due)s
+        ) c CROSS JOIN LATERAL ({_timing("c", lean=True)}) t
+        WHERE t.finish IS NOT NULL AND t.finish <= %(due)s
+    )
+    SELECT m.id, m.provider_id, {_total_sql(exponent)} AS total, m.finish, m.latitude, m.longitude
+    FROM matched m
+    """
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        return [Summary(*row) for row in cursor.fetchall()]
+
+
+def booked_shares(request: MatchRequest, ids: list[int], *, using: str = "default") -> dict[int, float]:
+    """The booked share of the next four weeks of each resource in ``ids``, by the very expression
+    :func:`find_candidates` uses."""
+    params = {"now": request.now, "share_end": request.now + IDLE_SHARE_PERIOD, "ids": list(ids)}
+    sql = f"SELECT m.id, {_share()} FROM capacity_resource m WHERE m.id = ANY(%(ids)s)"
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        return dict(cursor.fetchall())
 
 
 def find_schedulable(request: MatchRequest, *, using: str = "default", limit: int = 200) -> list[Candidate]:
@@ -317,8 +398,38 @@ class Funnel:
     earliest_finish: datetime | None
 
 
-def funnel(request: MatchRequest, *, using: str = "default") -> Funnel:
-    """Count the survivors after each constraint in one statement (``count(*) FILTER``)."""
+# The earliest a resource could finish: its start plus the machine time, as if it were free from
+# then on. Finish ≥ this bound; one second of slack absorbs the float seconds of make_interval.
+_EARLIEST_POSSIBLE = (
+    "%(now)s::timestamptz + make_interval(hours => r.lead_time_buffer_hours)"
+    f" + make_interval(secs => ({_SETUP_MINUTES} + %(quantity)s * COALESCE(%(cycle)s::numeric,"
+    " r.cycle_time_minutes)) * 60 - 1)"
+)
+
+
+def _finishes(request: MatchRequest, ids: list[int], using: str) -> dict[int, datetime | None]:
+    """Finish moment of each resource in ``ids`` with no due date (free time up to infinity)."""
+    params = {"quantity": request.quantity, "cycle": request.cycle_time_minutes, "now": request.now, "ids": ids}
+    sql = f"""
+    WITH c AS MATERIALIZED (
+        SELECT {_COLUMNS.format(horizon="'infinity'::timestamptz")}
+        FROM capacity_resource r LEFT JOIN capacity_providerprofile p ON p.organisation_id = r.provider_id
+        WHERE r.id = ANY(%(ids)s)
+    )
+    SELECT c.id, t.finish FROM c CROSS JOIN LATERAL ({_timing("c", lean=True)}) t
+    """
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        return dict(cursor.fetchall())
+
+
+def funnel(request: MatchRequest, *, using: str = "default", matches: int | None = None) -> Funnel:
+    """Count the survivors after each constraint in one statement (``count(*) FILTER``).
+
+    The earliest finish is searched in order of the earliest each resource could possibly finish
+    (start + machine time), in growing batches, stopping as soon as that bound passes the best
+    finish found: the same minimum as timing them all. ``matches``: the number that finish by the
+    due date when the caller knows it (find_matches calls this only when there is none)."""
     conds, params = constraints(request)
     params["category_ids"] = category_ids(request, using)
     flags = ",\n".join(f"COALESCE(({sql}), false) AS k{i}" for i, (_key, sql) in enumerate(conds))
@@ -328,21 +439,39 @@ def funnel(request: MatchRequest, *, using: str = "default") -> Funnel:
     ]
     sql = f"""
     WITH base AS MATERIALIZED (
-        SELECT {_COLUMNS.format(horizon="'infinity'::timestamptz")}, {flags}
+        SELECT r.id, {_EARLIEST_POSSIBLE} AS possible, {flags}
         FROM capacity_resource r LEFT JOIN capacity_providerprofile p ON p.organisation_id = r.provider_id
         WHERE r.category_id = ANY(%(category_ids)s)
-    ), timed AS MATERIALIZED (
-        SELECT t.finish FROM (SELECT * FROM base WHERE {all_ok}) c CROSS JOIN LATERAL ({_timing("c")}) t
     )
     SELECT count(*) AS n_base, {", ".join(counts)},
-           (SELECT count(*) FROM timed WHERE timed.finish <= %(due)s) AS n_time,
-           (SELECT min(timed.finish) FROM timed) AS earliest
+           array_agg(base.id ORDER BY base.possible, base.id) FILTER (WHERE {all_ok}) AS ok_ids,
+           array_agg(base.possible ORDER BY base.possible, base.id) FILTER (WHERE {all_ok}) AS ok_possible
     FROM base
     """
     row = _fetch(sql, params, using)[0]
+    ordered = list(zip(row["ok_ids"] or [], row["ok_possible"] or [], strict=True))
+    finishes: dict[int, datetime | None] = {}
+    earliest: datetime | None = None
+    position, batch = 0, 32
+    while position < len(ordered):
+        chunk = [
+            rid for rid, possible in ordered[position : position + batch] if earliest is None or possible < earliest
+        ]
+        if not chunk:
+            break  # every later resource's bound is later still
+        finishes.update(_finishes(request, chunk, using))
+        found = [finishes[rid] for rid in chunk if finishes.get(rid) is not None]
+        if found:
+            earliest = min([*found, earliest] if earliest else found)
+        position, batch = position + batch, batch * 2
+    if matches is None:
+        in_time = [rid for rid, possible in ordered if possible <= request.due and rid not in finishes]
+        if in_time:
+            finishes.update(_finishes(request, in_time, using))
+        matches = sum(1 for f in finishes.values() if f is not None and f <= request.due)
     steps = [("category_base", row["n_base"])]
     steps += [(key, row[f"n{i}"]) for i, (key, _sql) in enumerate(conds)]
-    steps.append(("time", row["n_time"]))
+    steps.append(("time", matches))
     # Merge the optional kind check into the category step: both mean "in this category".
     merged: list[tuple[str, int]] = []
     for key, count in steps:
@@ -351,7 +480,7 @@ def funnel(request: MatchRequest, *, using: str = "default") -> Funnel:
             merged[-1] = (key, count)
         else:
             merged.append((key, count))
-    return Funnel(steps=merged, earliest_finish=row["earliest"])
+    return Funnel(steps=merged, earliest_finish=earliest)
 
 
 def _fetch(sql: str, params: dict[str, Any], using: str) -> list[dict[str, Any]]:

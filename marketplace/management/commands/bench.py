@@ -1,20 +1,27 @@
-"""``manage.py bench``: the matching benchmark, on a synthetic market in its own database.
+"""``manage.py bench``: matching, ingestion, booking and catalogue figures on a synthetic market in
+its own database.
 
-Creates ``spindle_bench`` on the configured PostgreSQL server (dropped first if it exists, and
-again at the end unless ``--keep``), migrates it, fills it with set-based ``INSERT … SELECT``
-statements (small: 10,000 resources and ~100,000 idle windows; large: 100,000 resources and
-~1,000,000 idle windows), then times a few hundred random match requests against the bare SQL
-candidate query (category and envelope filters only) timed the same way in the same run, and
-split plans against the brute-force optimum on small random instances. Figures are printed as
-``BENCH <metric> …`` lines and appended with the git revision to ``bench/results.csv``.
+Creates ``<configured database name>_bench`` on the configured PostgreSQL server (dropped first if
+it exists, and again at the end unless ``--keep``), migrates it, fills it with set-based
+``INSERT … SELECT`` statements (small: 10,000 resources and ~100,000 idle windows; large: 100,000
+resources and ~1,000,000 idle windows) and vacuums it, then times a few hundred random match
+requests against the bare SQL candidate query (category and envelope filters only) timed the same
+way in the same run, and split plans against the brute-force optimum on small random instances.
+The live parts (``marketplace.benchmarks``) follow: signed reading batches over HTTP on a live
+server and through the metering service against ``COPY``; the catalogue page under a loopback
+load against a trivial view; 16 concurrent clients booking a few hot resources against raw
+``INSERT``s, with a double-booking count. Figures are printed as ``BENCH <metric> …`` lines and
+appended with the git revision to ``bench/results.csv``.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import random
 import statistics
 import subprocess
+import tempfile
 import time
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -27,14 +34,20 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from django.utils import timezone
 
+from marketplace.benchmarks import Figure, LiveServer, bench_env, booking, ingest, search
 from marketplace.matching import MatchRequest, find_matches, plan_split
 from marketplace.matching.candidates import category_ids
 from marketplace.matching.pricing import RateCard
 from marketplace.matching.split import MILP, SplitOption, allocation_cost, brute_force, solve
 
-BENCH_DB = "spindle_bench"
 ALIAS = "bench"
-SCALES = {"small": 10_000, "large": 100_000}
+SCALES = {"tiny": 300, "small": 10_000, "large": 100_000}  # tiny: the smoke test's, not a benchmark
+# Sizes of the live parts (marketplace.benchmarks): readings sent, gateways, booking attempts, searches.
+LIVE = {
+    "tiny": {"readings": 2_000, "gateways": 4, "bookings": 64, "searches": 48},
+    "small": {"readings": 100_000, "gateways": 40, "bookings": 1_600, "searches": 800},
+    "large": {"readings": 200_000, "gateways": 80, "bookings": 1_600, "searches": 800},
+}
 RESULTS = Path(settings.BASE_DIR) / "bench" / "results.csv"
 # Industrial cities (lat, lon): providers cluster around them.
 CITIES = [
@@ -52,18 +65,21 @@ CITIES = [
 
 
 class Command(BaseCommand):
-    help = "Benchmark matching on a synthetic market in its own database (spindle_bench)."
+    help = "Benchmark matching, ingestion, booking and search on a synthetic market in its own database."
 
     def add_arguments(self, parser):
         parser.add_argument("--scale", choices=sorted(SCALES), default="small")
         parser.add_argument("--requests", type=int, default=300)
         parser.add_argument("--seed", type=int, default=7)
-        parser.add_argument("--keep", action="store_true", help="Keep the spindle_bench database afterwards.")
+        parser.add_argument("--keep", action="store_true", help="Keep the <database>_bench database afterwards.")
+        parser.add_argument("--results", default=str(RESULTS), help=argparse.SUPPRESS)
 
-    def handle(self, *args, scale: str, requests: int, seed: int, keep: bool, **options):
+    def handle(self, *args, scale: str, requests: int, seed: int, keep: bool, results: str, **options):
         default = settings.DATABASES["default"]
-        if default["NAME"] == BENCH_DB:
-            raise CommandError("The configured database is the benchmark database itself.")
+        if default["NAME"].endswith("_bench"):
+            raise CommandError("The configured database looks like a benchmark database itself.")
+        self.bench_db = bench_database_name(default)
+        revision = _revision()  # the code measured: taken now, not when the run ends
         rng = random.Random(seed)
         now = timezone.now().replace(microsecond=0)
         self._recreate_database(default)
@@ -80,36 +96,37 @@ class Command(BaseCommand):
                 f"{counts['bookings']} bookings in {time.perf_counter() - started:.1f} s"
             )
             rows = self._run(rng, now, requests)
+            rows += self._live(scale, default, rng)
         finally:
             connections[ALIAS].close()
             if not keep:
                 self._drop_database(default)
-        self._record(scale, rows)
+        self._record(scale, rows, Path(results), revision)
 
     # --- database --------------------------------------------------------------------------
 
-    def _server(self, default):
+    def _server(self, default, dbname: str = "postgres"):
         return psycopg.connect(
             host=default["HOST"] or None,
             port=default["PORT"] or None,
             user=default["USER"] or None,
             password=default["PASSWORD"] or None,
-            dbname="postgres",
+            dbname=dbname,
             autocommit=True,
         )
 
     def _recreate_database(self, default):
         with self._server(default) as server:
-            server.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-            server.execute(f'CREATE DATABASE "{BENCH_DB}"')
+            server.execute(f'DROP DATABASE IF EXISTS "{self.bench_db}" WITH (FORCE)')
+            server.execute(f'CREATE DATABASE "{self.bench_db}"')
 
     def _drop_database(self, default):
         with self._server(default) as server:
-            server.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+            server.execute(f'DROP DATABASE IF EXISTS "{self.bench_db}" WITH (FORCE)')
 
     def _register_alias(self, default):
         databases = dict(settings.DATABASES)
-        databases[ALIAS] = {**default, "NAME": BENCH_DB, "CONN_MAX_AGE": 0}
+        databases[ALIAS] = {**default, "NAME": self.bench_db, "CONN_MAX_AGE": 0}
         connections.settings[ALIAS] = connections.configure_settings(databases)[ALIAS]
 
     def _build_market(self, resources: int, now: datetime, seed: int) -> dict[str, int]:
@@ -223,7 +240,9 @@ class Command(BaseCommand):
                 params,
             ),
             ("SELECT setval(pg_get_serial_sequence('capacity_resource', 'id'), %(resources)s)", params),
-            ("ANALYZE", {}),
+            # As autovacuum would have done on a live database: statistics and the visibility map
+            # (index-only scans of idle windows and bookings).
+            ("VACUUM (ANALYZE)", {}),
         ]
         with connections[ALIAS].cursor() as cursor:
             for sql, values in statements:
@@ -343,28 +362,55 @@ class Command(BaseCommand):
         self.stdout.write(f"BENCH split_ms {value:.2f} ms p95={_percentile(split_ms, 95):.2f}")
         return rows
 
-    def _record(self, scale: str, rows: list[tuple[str, float, float | None]]) -> None:
-        try:
-            revision = subprocess.run(
-                ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
-                capture_output=True,
-                text=True,
-                check=True,
-                cwd=settings.BASE_DIR,
-            ).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            revision = "unknown"
-        RESULTS.parent.mkdir(exist_ok=True)
-        new = not RESULTS.exists()
-        with RESULTS.open("a", newline="") as handle:
+    def _live(self, scale: str, default, rng: random.Random) -> list[tuple[str, float, float | None]]:
+        """Ingestion, catalogue search and booking, through a live server and the services running
+        on the benchmark database (marketplace.benchmarks)."""
+        sizes = LIVE[scale]
+        env = bench_env(default, self.bench_db)
+        figures: list[Figure] = []
+        with tempfile.TemporaryDirectory() as workdir, LiveServer(env) as server:
+            figures += ingest.run(alias=ALIAS, server=server, env=env, workdir=Path(workdir),
+                                  readings=sizes["readings"], gateways=sizes["gateways"], out=self.stdout)  # fmt: skip
+            figures += search.run(alias=ALIAS, server=server, count=sizes["searches"], rng=rng, out=self.stdout)
+            figures += booking.run(alias=ALIAS, env=env, workdir=Path(workdir), count=sizes["bookings"], rng=rng,
+                                   connect=lambda: self._server(default, self.bench_db), out=self.stdout)  # fmt: skip
+        for figure in figures:
+            self.stdout.write(figure.line())
+        return [(f.name, f.value, f.baseline) for f in figures]
+
+    def _record(
+        self, scale: str, rows: list[tuple[str, float, float | None]], path: Path = RESULTS, revision: str = ""
+    ) -> None:
+        path.parent.mkdir(exist_ok=True)
+        new = not path.exists()
+        with path.open("a", newline="") as handle:
             writer = csv.writer(handle)
             if new:
                 writer.writerow(["timestamp", "revision", "scale", "metric", "value", "baseline", "ratio"])
             stamp = timezone.now().isoformat(timespec="seconds")
             for name, value, base in rows:
                 ratio = f"{value / base:.3f}" if base else ""
-                writer.writerow([stamp, revision, scale, name, f"{value:.3f}", f"{base:.3f}" if base else "", ratio])
-        self.stdout.write(f"appended to {RESULTS.relative_to(settings.BASE_DIR)}")
+                baseline = "" if base is None else f"{base:.3f}"
+                writer.writerow([stamp, revision, scale, name, f"{value:.3f}", baseline, ratio])
+        self.stdout.write(f"appended to {path}")
+
+
+def _revision() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=settings.BASE_DIR,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def bench_database_name(default: dict) -> str:
+    """The benchmark's own database, named after the configured one so two checkouts never share it."""
+    return f"{default['NAME']}_bench"
 
 
 def _percentile(values: list[float], q: int) -> float:
