@@ -586,6 +586,11 @@ def rfq_respond(request, rfq_invitation_id: int):
     if invitation is None:
         raise Http404
     order = invitation.rfq.order
+    quote = Quote.objects.filter(invitation=invitation).first()
+    if request.method == "POST" and quote is not None:
+        # The page shows the sent quote instead of the form: say why the post changed nothing.
+        messages.error(request, _("You have already sent a quote for this request; nothing was changed."))
+        return redirect("rfq_respond", rfq_invitation_id=invitation.pk)
     resources = selectors.quotable_resources(request.organisation)
     with timezone.override(_zone(request.organisation)):
         form = QuoteForm(request.POST or None, resources=resources)
@@ -613,7 +618,7 @@ def rfq_respond(request, rfq_invitation_id: int):
             "order": order,
             "form": form,
             "decline_form": DeclineForm(),
-            "quote": Quote.objects.filter(invitation=invitation).first(),
+            "quote": quote,
         }
         return render(request, "trades/quote_form.html", context)
 
