@@ -428,10 +428,12 @@ def _job_report(request, trade_id: int, link_id: int):
     link = selectors.trade_booking_of(access, link_id)
     if link is None:
         raise Http404
+    # Read the body first: only then has the size-limiting handler seen the file (the CSRF
+    # check parses it too, but a view must not depend on who happened to read it before).
+    form = JobReportForm(request.POST, request.FILES, prefix=f"report-{link.pk}")
     if getattr(request, "upload_too_large", False):
         messages.error(request, drawings.too_large_message())
         return _back(trade_id, "usage")
-    form = JobReportForm(request.POST, request.FILES, prefix=f"report-{link.pk}")
     if not form.is_valid():
         messages.error(request, _("Give the run time in hours and the number of parts."))
         return _back(trade_id, "usage")
