@@ -21,6 +21,7 @@ random files — with or without an htmx header. For each request:
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -257,9 +258,12 @@ def en(settings):
     settings.LANGUAGE_CODE = "en"
 
 
-# A tenth of the profile's examples per form (5 in CI, 2 on a developer machine): 60 views are
-# fuzzed, and the sum stays within the suite's time budget.
-PER_FORM = hypothesis_settings(max_examples=max(2, hypothesis_settings.default.max_examples // 10))
+# A tenth of the profile's examples per form (5 in CI, 2 on a developer machine): some 60 views are
+# fuzzed and the sum stays within the suite's time budget (~40 s in CI). For a deep hunt, e.g. before
+# a release: SPINDLE_FUZZ_EXAMPLES=200 pytest tests/test_form_fuzz.py
+PER_FORM = hypothesis_settings(
+    max_examples=int(os.environ.get("SPINDLE_FUZZ_EXAMPLES") or max(2, hypothesis_settings.default.max_examples // 10))
+)
 
 
 @pytest.mark.django_db
