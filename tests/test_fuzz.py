@@ -122,3 +122,40 @@ def test_garbage_imports_get_a_report_or_a_clear_error_and_create_nothing(provid
         else:
             assert all(e.message for e in result.errors)
     assert Resource.objects.count() == before
+
+
+def _hypothesis_tests():
+    """Every hypothesis test function of the suite (module functions and TestCase methods)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import tests
+
+    for info in pkgutil.walk_packages(tests.__path__, "tests."):
+        if ".e2e" in info.name or not info.name.rsplit(".", 1)[-1].startswith("test_"):
+            continue
+        module = importlib.import_module(info.name)
+        candidates = [
+            (name, v) for name, v in vars(module).items() if inspect.isfunction(v) and v.__module__ == module.__name__
+        ]
+        for cls in (v for v in vars(module).values() if inspect.isclass(v) and v.__module__ == module.__name__):
+            candidates += [(f"{cls.__name__}.{name}", v) for name, v in vars(cls).items() if inspect.isfunction(v)]
+        for name, function in candidates:
+            if getattr(function, "is_hypothesis_test", False):
+                yield f"{info.name}.{name}", function
+
+
+def test_every_hypothesis_test_follows_the_profile():
+    """Example counts and reproducibility come from the loaded profile (``ci`` in CI), not from a
+    per-test override; a test may only relax the deadline and health checks."""
+    default = settings.default
+    found = dict(_hypothesis_tests())
+    assert "tests.test_fuzz.test_any_text_is_either_a_valid_code_or_a_validation_error" in found
+    for name, function in found.items():
+        chosen = function._hypothesis_internal_use_settings
+        assert (chosen.max_examples, chosen.derandomize, chosen.database) == (
+            default.max_examples,
+            default.derandomize,
+            default.database,
+        ), name
