@@ -126,6 +126,10 @@ def ops_dispute(request, trade_id: int):
 @require_POST
 def ops_dispute_resolve(request, trade_id: int):
     trade = get_object_or_404(Trade.objects.select_related("buyer", "provider", "order"), pk=trade_id)
+    if trade.status != Trade.Status.DISPUTED:
+        # Resolved meanwhile (another tab, another operator): the page no longer shows the form.
+        messages.error(request, _("This trade is no longer in dispute; nothing was changed."))
+        return redirect("ops_dispute", trade.pk)
     form = DisputeDecisionForm(request.POST)
     if form.is_valid():
         try:
