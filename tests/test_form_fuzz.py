@@ -22,7 +22,9 @@ dates, random files — with or without an htmx header. For each request:
   that cannot apply is ignored, so its errors need not be shown);
 - each case bound its form at least once (unless ``binds=False``), so a broken setup cannot pass.
 
-Examples per case: a tenth of the profile's (5 in CI); SPINDLE_FUZZ_EXAMPLES=200 for a deep hunt.
+All cases share one world, each in a savepoint rolled back after it; every failing case is reported
+with its falsifying example. Examples per case: a tenth of the profile's (5 in CI);
+SPINDLE_FUZZ_EXAMPLES=200 for a deep hunt, SPINDLE_FUZZ_ONLY=QuoteForm to run the matching cases.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from __future__ import annotations
 import importlib
 import os
 import pkgutil
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,6 +40,8 @@ import pytest
 from django import forms
 from django.contrib.messages import constants as message_levels
 from django.contrib.messages import get_messages
+from django.core.cache import cache
+from django.db import transaction
 from django.utils import translation
 from django.utils.html import escape
 from hypothesis import given
@@ -248,7 +253,7 @@ def test_every_form_has_a_fuzz_case():
 
 
 CASES = [
-    pytest.param(form_class, case, id=f"{form_class.__name__}-{case.route}")
+    (f"{form_class.__name__}-{case.route}", form_class, case)
     for form_class, cases in FORM_CASES.items()
     for case in cases
 ]
@@ -270,15 +275,18 @@ def en(settings):
 
 
 # A tenth of the profile's examples per form (5 in CI, 2 on a developer machine): some 60 views are
-# fuzzed and the sum stays within the suite's time budget (~40 s in CI). For a deep hunt, e.g. before
+# fuzzed and the sum stays within the suite's time budget (~25 s in CI). For a deep hunt, e.g. before
 # a release: SPINDLE_FUZZ_EXAMPLES=200 pytest tests/test_form_fuzz.py
 PER_FORM = hypothesis_settings(
     max_examples=int(os.environ.get("SPINDLE_FUZZ_EXAMPLES") or max(2, hypothesis_settings.default.max_examples // 10))
 )
 
 
+class _Undo(Exception):
+    """Rolls a case's savepoint back: every case starts from the same world."""
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize("form_class, case", CASES)
 def test_garbage_through_the_real_view_is_refused_cleanly(
     request,
     client,
@@ -286,15 +294,36 @@ def test_garbage_through_the_real_view_is_refused_cleanly(
     private_media,
     en,
     operator,
-    form_class,
-    case,
 ):
-    overrides = case.setup(world) if case.setup else {}
-    url = url_for(case.route, {**world, **overrides})
+    """All cases share one world (building it is most of the cost), each in a savepoint rolled back
+    after it; every failing case is reported. SPINDLE_FUZZ_ONLY=QuoteForm runs the matching ones."""
+    only = os.environ.get("SPINDLE_FUZZ_ONLY", "")
+    failures, ran = [], 0
+    for name, form_class, case in CASES:
+        if only not in name:
+            continue
+        ran += 1
+        cache.clear()  # allauth's rate limits
+        client.logout()
+        try:
+            with transaction.atomic():
+                _fuzz(request, client, world, private_media, form_class, case)
+                raise _Undo
+        except _Undo:
+            pass
+        except Exception as error:  # reported below, with the falsifying example
+            failures.append(f"{name}: {''.join(traceback.format_exception_only(error))}")
+    assert ran
+    assert not failures, "\n\n".join(failures)
+
+
+def _fuzz(request, client, objects, private_media, form_class, case):
+    overrides = case.setup(objects) if case.setup else {}
+    url = url_for(case.route, {**objects, **overrides})
     if case.persona:
         client.force_login(request.getfixturevalue(case.persona))
-    form_fields = case.fields(world).fields if case.fields else form_class.base_fields
-    prefix = case.prefix(world) if case.prefix else None
+    form_fields = case.fields(objects).fields if case.fields else form_class.base_fields
+    prefix = case.prefix(objects) if case.prefix else None
     bound_at_least_once = []
 
     @PER_FORM
