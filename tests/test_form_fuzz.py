@@ -332,7 +332,9 @@ def _fuzz(request, client, objects, private_media, form_class, case):
         before, files_before = table_digest(), stored_files(private_media)
         headers = {"HX-Request": "true"} if htmx else {}
         client.cookies.pop("messages", None)  # so that the messages seen are this request's
-        with bound_forms(form_class) as seen:
+        # Each request in its own savepoint: a database error it raises is undone with it, so that
+        # hypothesis can go on to shrink the example.
+        with bound_forms(form_class) as seen, transaction.atomic():
             if case.method == "get":
                 response = client.get(url, encode(data, files=False), headers=headers)
             else:
