@@ -49,13 +49,16 @@ def mark_overdue_invoices() -> int:
 
 @shared_task(bind=True, max_retries=10)
 def process_stripe_event(self, event_pk: int) -> str:
-    """Handle one stored Stripe webhook event; retried when a lock was busy."""
-    from billing.services.card_payments import LockTimeout, process_event
+    """Handle one stored Stripe webhook event; retried when a lock was busy or Stripe unreachable."""
+    from billing.services.card_payments import LockTimeout, StripeUnreachable, process_event
 
     try:
         return process_event(event_pk=event_pk).status
     except LockTimeout as busy:
         raise self.retry(countdown=10) from busy
+    except StripeUnreachable as unreachable:
+        # Back off up to ~1 h in all; Stripe's own redeliveries of the event also retry it.
+        raise self.retry(countdown=60 * 2**self.request.retries, max_retries=6) from unreachable
 
 
 @shared_task

@@ -153,6 +153,10 @@ def ops_dispute(request, trade_id: int):
 @require_POST
 def ops_dispute_resolve(request, trade_id: int):
     trade = get_object_or_404(Trade.objects.select_related("buyer", "provider", "order"), pk=trade_id)
+    if trade.status != Trade.Status.DISPUTED:
+        # Resolved meanwhile (another tab, another operator): the page no longer shows the form.
+        messages.error(request, _("This trade is no longer in dispute; nothing was changed."))
+        return redirect("ops_dispute", trade.pk)
     form, context = _decision_page(request, trade, request.POST)
     if form.is_valid():
         try:
@@ -232,9 +236,12 @@ def ops_organisation_suspend(request, organisation_id: int):
 def ops_organisation_lift(request, organisation_id: int):
     organisation = get_object_or_404(Organisation, pk=organisation_id)
     form = LiftForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    if not form.is_valid():
+        # A note that cannot be kept (too long) refuses the lift rather than dropping the note.
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        return redirect("ops_organisation", organisation.pk)
     try:
-        ops.lift_suspension(organisation=organisation, by=request.user, reason=reason)
+        ops.lift_suspension(organisation=organisation, by=request.user, reason=form.cleaned_data["reason"])
     except DomainError as error:
         messages.error(request, error.message)
     else:

@@ -434,10 +434,12 @@ def _job_report(request, trade_id: int, link_id: int):
     link = selectors.trade_booking_of(access, link_id)
     if link is None:
         raise Http404
+    # Read the body first: only then has the size-limiting handler seen the file (the CSRF
+    # check parses it too, but a view must not depend on who happened to read it before).
+    form = JobReportForm(request.POST, request.FILES, prefix=f"report-{link.pk}")
     if getattr(request, "upload_too_large", False):
         messages.error(request, drawings.too_large_message())
         return _back(trade_id, "usage")
-    form = JobReportForm(request.POST, request.FILES, prefix=f"report-{link.pk}")
     if not form.is_valid():
         messages.error(request, _("Give the run time in hours and the number of parts."))
         return _back(trade_id, "usage")
@@ -592,6 +594,11 @@ def rfq_respond(request, rfq_invitation_id: int):
     if invitation is None:
         raise Http404
     order = invitation.rfq.order
+    quote = Quote.objects.filter(invitation=invitation).first()
+    if request.method == "POST" and quote is not None:
+        # The page shows the sent quote instead of the form: say why the post changed nothing.
+        messages.error(request, _("You have already sent a quote for this request; nothing was changed."))
+        return redirect("rfq_respond", rfq_invitation_id=invitation.pk)
     resources = selectors.quotable_resources(request.organisation)
     with timezone.override(_zone(request.organisation)):
         form = QuoteForm(request.POST or None, resources=resources)
@@ -619,7 +626,7 @@ def rfq_respond(request, rfq_invitation_id: int):
             "order": order,
             "form": form,
             "decline_form": DeclineForm(),
-            "quote": Quote.objects.filter(invitation=invitation).first(),
+            "quote": quote,
         }
         return render(request, "trades/quote_form.html", context)
 

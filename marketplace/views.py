@@ -61,6 +61,7 @@ def organisation_create(request):
 def organisation_switch(request):
     form = SwitchOrganisationForm(request.POST)
     if not form.is_valid():
+        messages.error(request, _("Choose one of your organisations."))
         return redirect("home")
     membership = get_object_or_404(Membership, user=request.user, organisation_id=form.cleaned_data["organisation"])
     set_active_organisation(request, membership.organisation_id)
@@ -121,6 +122,8 @@ def member_role(request, membership_id: int):
             messages.error(request, error.message)
         else:
             messages.success(request, _("Role updated."))
+    else:
+        messages.error(request, _("Choose a role: owner or member."))
     return redirect("organisation_members")
 
 

@@ -21,10 +21,15 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 # Property-based tests: ~50 examples in CI, fewer on a developer machine. Examples of a test share
 # its database transaction (each builds its own objects), hence the fixture health check is off.
+# CI is reproducible: derandomized (examples derived from each test's name, the same on every run)
+# and no example database. tests/test_fuzz.py checks that every hypothesis test follows the profile.
 hypothesis.settings.register_profile(
     "ci",
     max_examples=50,
     deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
     suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture, hypothesis.HealthCheck.too_slow],
 )
 hypothesis.settings.register_profile(

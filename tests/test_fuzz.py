@@ -1,7 +1,9 @@
 """Hypothesis-driven bad input: every parser answers with a clear refusal and stores nothing.
 
-Covers the credit-code validator, the readings payload (through the real, signed HTTP endpoint)
-and the CSV/XLSX import parser. Example counts follow the hypothesis profile (about 50 in CI).
+Covers the credit-code validator, the readings payload (through the real, signed HTTP endpoint and
+the MQTT gateway's handler) and the CSV/XLSX import parser; every form is fuzzed through its view in
+tests/test_form_fuzz.py. Example counts follow the hypothesis profile (about 50 in CI), which the
+last test here enforces for every hypothesis test of the suite.
 """
 
 import json
@@ -122,3 +124,63 @@ def test_garbage_imports_get_a_report_or_a_clear_error_and_create_nothing(provid
         else:
             assert all(e.message for e in result.errors)
     assert Resource.objects.count() == before
+
+
+def _hypothesis_tests():
+    """Every hypothesis test function of the suite (module functions and TestCase methods)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import tests
+
+    for info in pkgutil.walk_packages(tests.__path__, "tests."):
+        if ".e2e" in info.name or not info.name.rsplit(".", 1)[-1].startswith("test_"):
+            continue
+        module = importlib.import_module(info.name)
+        candidates = [
+            (name, v) for name, v in vars(module).items() if inspect.isfunction(v) and v.__module__ == module.__name__
+        ]
+        for cls in (v for v in vars(module).values() if inspect.isclass(v) and v.__module__ == module.__name__):
+            candidates += [(f"{cls.__name__}.{name}", v) for name, v in vars(cls).items() if inspect.isfunction(v)]
+        for name, function in candidates:
+            if getattr(function, "is_hypothesis_test", False):
+                yield f"{info.name}.{name}", function
+
+
+def test_every_hypothesis_test_follows_the_profile():
+    """Example counts and reproducibility come from the loaded profile (``ci`` in CI), not from a
+    per-test override; a test may only relax the deadline and health checks."""
+    default = settings.default
+    found = dict(_hypothesis_tests())
+    assert "tests.test_fuzz.test_any_text_is_either_a_valid_code_or_a_validation_error" in found
+    for name, function in found.items():
+        chosen = function._hypothesis_internal_use_settings
+        assert (chosen.max_examples, chosen.derandomize, chosen.database) == (
+            default.max_examples,
+            default.derandomize,
+            default.database,
+        ), name
+
+
+@pytest.mark.django_db
+@DB_SETTINGS
+@given(
+    readings=st.one_of(json_values, st.lists(reading_like, max_size=4)),
+    ts=st.integers(-(2**63), 2**63),
+    raw=st.one_of(st.none(), st.binary(max_size=200)),
+)
+def test_garbage_mqtt_messages_get_an_outcome_and_store_nothing(provider_org, provider_owner, readings, ts, raw):
+    """The MQTT gateway's handler (the broker only carries bytes): signed garbage readings, a garbage
+    timestamp, or raw bytes are malformed, forbidden or rejected — never an exception, never stored."""
+    from capacity.mqtt import build_payload, handle_message
+    from tests.capacity.metering_support import device_for
+
+    device, secret = device_for(provider_org, provider_owner, name=f"Fuzz {time.monotonic_ns()}")
+    topic = f"spindle/{provider_org.slug}/{device.pk}/readings"
+    payload = raw if raw is not None else build_payload(device, secret, readings, ts=ts)
+    outcome = handle_message(topic, payload)
+    assert outcome.status in ("malformed", "forbidden", "recorded", "unauthenticated"), outcome
+    if outcome.status == "recorded":
+        assert outcome.detail["stored"] == 0 and outcome.detail["duplicates"] == 0, outcome
+    assert MeterReading.objects.filter(device=device).count() == 0

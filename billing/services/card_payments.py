@@ -208,6 +208,10 @@ class LockTimeout(Exception):
     """Another request holds what this one needs; Stripe should retry (HTTP 503)."""
 
 
+class StripeUnreachable(Exception):
+    """Stripe's API could not be reached to re-fetch an event's object; the event stays pending."""
+
+
 def receive_event(*, payload: bytes, signature: str) -> StripeEvent | None:
     """Verify and store a webhook event once under its id; enqueue its processing on commit.
     Returns None for a redelivery. Raises ValueError/SignatureVerificationError if forged."""
@@ -220,7 +224,9 @@ def receive_event(*, payload: bytes, signature: str) -> StripeEvent | None:
             stored, created = StripeEvent.objects.get_or_create(
                 event_id=event["id"], defaults={"type": event.get("type", ""), "payload": event}
             )
-            if created:
+            if created or stored.status == StripeEvent.HandlerStatus.PENDING:
+                # A redelivery of an event still pending (its processing could not reach Stripe,
+                # or its task was lost) is processed again; processing is idempotent.
                 event_pk = stored.pk
                 transaction.on_commit(lambda: _enqueue(event_pk))
     except OperationalError as error:
@@ -258,6 +264,10 @@ def process_event(*, event_pk: int, now: datetime | None = None) -> StripeEvent:
         if "lock timeout" in str(error):
             raise LockTimeout() from error
         raise
+    except gateway.ConnectionError as error:
+        # Marking it failed would strand it: Stripe had its 200 and will not send it again.
+        StripeEvent.objects.filter(pk=event_pk).update(error=repr(error)[:2000])
+        raise StripeUnreachable() from error
     except Exception as error:  # the row keeps what went wrong; an operator retries
         StripeEvent.objects.filter(pk=event_pk).update(
             status=StripeEvent.HandlerStatus.FAILED, error=repr(error)[:2000]

@@ -103,7 +103,7 @@ def test_commission_is_capped_and_never_added_to_the_buyer():
     assert quote.gross == quote.net + quote.vat
 
 
-@settings(max_examples=50, deadline=None)
+@settings(deadline=None)  # examples: the profile (tests/conftest.py)
 @given(
     rate=st.decimals(min_value=D("0.01"), max_value=D("5000"), places=2),
     seconds=st.integers(0, 400 * 3600),

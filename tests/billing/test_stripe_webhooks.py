@@ -1,6 +1,7 @@
 """Stripe webhooks: verified on the raw body, stored once under the event id, processed by a
 task that re-fetches the PaymentIntent — the same event three times, or a stale one after it,
-settles the payment once; a forged signature is a 400 and stores nothing."""
+settles the payment once; a forged signature is a 400 and stores nothing; an event whose processing
+could not reach Stripe stays pending (never stranded as failed) and a retry or redelivery settles it once."""
 
 import json
 import time
@@ -120,3 +121,38 @@ def test_a_delivery_that_waits_on_a_lock_gets_503_so_stripe_retries(
     # Stripe's retry then goes through.
     assert deliver(client, body, signature, django_capture_on_commit_callbacks).status_code == 200
     assert list(StripeEvent.objects.values_list("event_id", "status")) == [("evt_busy", "processed")]
+
+
+def test_stripe_down_while_an_event_is_processed_leaves_it_pending_and_a_redelivery_settles_once(
+    stripe_on, webhook_inbox, invoice, client, django_capture_on_commit_callbacks
+):
+    from billing.services.card_payments import StripeUnreachable, process_event, receive_event
+
+    attempt = open_attempt(invoice=invoice, payment_method="pm_card_visa")
+    stripe_gateway.confirm_payment_intent(attempt.payment_intent_id)  # by Stripe.js, in the browser
+    [(body, signature)] = webhook_inbox.wait_for("payment_intent.succeeded", object_id=attempt.payment_intent_id)
+    # The event arrives, is stored and answered 200; by the time its task runs Stripe is gone.
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        event = receive_event(payload=body, signature=signature)
+    assert len(queued) == 1
+    stripe_on.stop()
+    with pytest.raises(StripeUnreachable):
+        process_event(event_pk=event.pk)  # the task retries on this
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("pending", 1)
+    assert "APIConnectionError" in event.error
+    assert Payment.objects.count() == 0
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.ISSUED
+
+    # Stripe is back and redelivers the event (as it does until it gets a 200 — or the retry runs).
+    assert stripe_on.start()
+    for _ in range(2):
+        assert deliver(client, body, signature, django_capture_on_commit_callbacks).status_code == 200
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("processed", 2)
+    assert Payment.objects.get().bank_reference == attempt.payment_intent_id
+    assert JournalTransaction.objects.filter(kind="card_payment").count() == 1
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.PAID
+    assert trial_balance("CNY") == Decimal("0.00")

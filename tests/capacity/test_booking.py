@@ -157,3 +157,50 @@ def test_32_concurrent_buyers_one_slot_exactly_one_wins():
     winner_minute = int((active.get().span.lower - at(10)).total_seconds() // 60)
     expected_partner = 1 if winner_minute % 3 == 0 else 0
     assert Booking.objects.filter(resource=partner).count() == expected_partner
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_24_split_plans_colliding_only_on_their_second_machine_book_whole_or_not_at_all():
+    """Each plan's first slice is free (its own half hour on the lathe); all their slices on the mill
+    overlap. Half list the mill first, half the lathe first, so a lock taken in plan order would
+    deadlock. Exactly one plan wins, whole; every other plan books nothing, not even its free slice."""
+    lathe, mill = ResourceFactory(), ResourceFactory()
+    idle(lathe, at(8), at(20))
+    idle(mill, at(8), at(20))
+    outcomes: dict[int, str] = {}
+    lock = threading.Lock()
+    barrier = threading.Barrier(24)
+
+    def buyer(n: int) -> None:
+        own = Slice(lathe.pk, at(8) + timedelta(minutes=30 * n), at(8) + timedelta(minutes=30 * (n + 1)))
+        shared = Slice(mill.pk, at(10) + timedelta(minutes=n), at(11) + timedelta(minutes=n))
+        barrier.wait()
+        try:
+            book_slices(slices=[shared, own] if n % 2 else [own, shared], now=NOW)
+            result = "booked"
+        except SlotTaken:
+            result = "taken"
+        except Exception as error:  # a deadlock or a constraint error leaking out is a failure
+            result = f"error: {error!r}"
+        finally:
+            connection.close()
+        with lock:
+            outcomes[n] = result
+
+    threads = [threading.Thread(target=buyer, args=(n,)) for n in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes.values()) == ["booked"] + ["taken"] * 23
+    [winner] = [n for n, result in outcomes.items() if result == "booked"]
+    lathe_spans = [b.span for b in Booking.objects.filter(resource=lathe)]
+    mill_spans = [b.span for b in Booking.objects.filter(resource=mill)]
+    assert [(s.lower, s.upper) for s in lathe_spans] == [
+        (at(8) + timedelta(minutes=30 * winner), at(8) + timedelta(minutes=30 * (winner + 1)))
+    ]
+    assert [(s.lower, s.upper) for s in mill_spans] == [
+        (at(10) + timedelta(minutes=winner), at(11) + timedelta(minutes=winner))
+    ]
