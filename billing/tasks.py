@@ -47,6 +47,18 @@ def mark_overdue_invoices() -> int:
     return mark_overdue()
 
 
+@shared_task
+def run_period_invoices(period_start: str | None = None) -> dict:
+    """Month-end invoicing of long rentals (beat: hourly on the 1st and 2nd, each pass adding the
+    providers whose month has closed by then). Resumes an interrupted run; never issues twice."""
+    from datetime import date
+
+    from billing.services.periods import run_period_invoicing
+
+    run = run_period_invoicing(period_start=date.fromisoformat(period_start) if period_start else None)
+    return {"run": run.pk, "status": run.status, "invoiced": run.invoiced, "failed": run.failed}
+
+
 @shared_task(bind=True, max_retries=10)
 def process_stripe_event(self, event_pk: int) -> str:
     """Handle one stored Stripe webhook event; retried when a lock was busy."""

@@ -10,7 +10,7 @@ number is ever used twice or skipped.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,7 @@ from billing.models import (
     InvoiceEvent,
     InvoiceLine,
 )
-from billing.pricing import Usage, price_trade
+from billing.pricing import NOTHING_BILLED, Billed, Quote, Usage, price_trade
 from billing.services.ledger import credit, debit, ledger_account, post_transaction
 from marketplace.errors import DomainError
 from marketplace.models import Organisation, Trade, User
@@ -141,7 +141,7 @@ def issue_invoice_for_trade(*, trade: Trade, now: datetime | None = None, by: Us
     with transaction.atomic():
         # The trade row serialises issuers of the same trade; the counter row, issuers of a seller.
         locked = Trade.objects.select_for_update().select_related("buyer", "provider").get(pk=trade.pk)
-        existing = Invoice.objects.filter(trade=locked, supplements__isnull=True).first()
+        existing = Invoice.objects.filter(trade=locked, supplements__isnull=True, period_start__isnull=True).first()
         if existing is not None:
             return existing
         if locked.status != Trade.Status.COMPLETED:
@@ -150,63 +150,107 @@ def issue_invoice_for_trade(*, trade: Trade, now: datetime | None = None, by: Us
                 % {"status": Trade.Status(locked.status).label},
                 code="not_completed",
             )
-        quote = price_trade(locked.pricing_terms(), trade_usage(locked))
-        seller_name, seller_tax_id = _seller_identity(locked.provider)
-        profile = BuyerBillingProfile.objects.filter(organisation=locked.buyer).first()
-        invoice = Invoice.objects.create(
-            seller=locked.provider,
-            buyer=locked.buyer,
-            trade=locked,
-            status=Invoice.Status.DRAFT,
-            currency=quote.currency,
-            net=quote.net,
-            vat_rate=quote.vat_rate,
-            vat=quote.vat,
-            gross=quote.gross,
-            commission=quote.commission,
-            provider_share=quote.provider_share,
-            notes=quote.notes,
-            payment_terms_days=settings.SPINDLE_INVOICE_PAYMENT_TERMS_DAYS,
-            payment_reference=_payment_reference(),
-            seller_legal_name=seller_name,
-            seller_tax_id=seller_tax_id,
-            buyer_legal_name=profile.legal_name if profile else locked.buyer.name,
-            buyer_tax_id=profile.tax_id if profile else "",
-            buyer_address=profile.address if profile else "",
-            buyer_phone=profile.phone if profile else "",
-            buyer_bank_name=profile.bank_name if profile else "",
-            buyer_bank_account=profile.bank_account if profile else "",
+        quote = price_trade(locked.pricing_terms(), trade_usage(locked), billed_by_periods(locked))
+        invoice = _issue(locked, quote, now=now, by=by)
+    return invoice
+
+
+def billed_by_periods(trade: Trade) -> Billed:
+    """What the trade's live (not voided) period invoices billed, for the next one to bill only
+    the rest. A voided period invoice's hours and setup count as not billed."""
+    invoices = list(
+        Invoice.objects.filter(trade=trade, period_start__isnull=False)
+        .exclude(status=Invoice.Status.VOID)
+        .prefetch_related("lines")
+    )
+    if not invoices:
+        return NOTHING_BILLED
+    lines = [line for invoice in invoices for line in invoice.lines.all()]
+    hours = [line for line in lines if line.code == "machine_hours"]
+    setup = [line for line in lines if line.code == "setup"]
+    return Billed(
+        measured_seconds=max(invoice.period_seconds or 0 for invoice in invoices),
+        hours=sum((line.quantity for line in hours), Decimal("0")),
+        hours_amount=sum((line.amount for line in hours), ZERO),
+        work=sum((line.amount for line in hours + setup), ZERO),
+        net=sum((invoice.net for invoice in invoices), ZERO),
+        commission=sum((invoice.commission for invoice in invoices), ZERO),
+        setup=bool(setup),
+    )
+
+
+def _issue(
+    locked: Trade,
+    quote: Quote,
+    *,
+    now: datetime,
+    by: User | None,
+    period: tuple[date, date, int] | None = None,
+) -> Invoice:
+    """Write, number, post and announce one invoice of the locked trade (inside its transaction)."""
+    period_start, period_end, period_seconds = period or (None, None, None)
+    seller_name, seller_tax_id = _seller_identity(locked.provider)
+    profile = BuyerBillingProfile.objects.filter(organisation=locked.buyer).first()
+    invoice = Invoice.objects.create(
+        seller=locked.provider,
+        buyer=locked.buyer,
+        trade=locked,
+        status=Invoice.Status.DRAFT,
+        currency=quote.currency,
+        net=quote.net,
+        vat_rate=quote.vat_rate,
+        vat=quote.vat,
+        gross=quote.gross,
+        commission=quote.commission,
+        provider_share=quote.provider_share,
+        notes=quote.notes,
+        payment_terms_days=settings.SPINDLE_INVOICE_PAYMENT_TERMS_DAYS,
+        payment_reference=_payment_reference(),
+        seller_legal_name=seller_name,
+        seller_tax_id=seller_tax_id,
+        buyer_legal_name=profile.legal_name if profile else locked.buyer.name,
+        buyer_tax_id=profile.tax_id if profile else "",
+        buyer_address=profile.address if profile else "",
+        buyer_phone=profile.phone if profile else "",
+        buyer_bank_name=profile.bank_name if profile else "",
+        buyer_bank_account=profile.bank_account if profile else "",
+        period_start=period_start,
+        period_end=period_end,
+        period_seconds=period_seconds,
+    )
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=invoice,
+            position=position,
+            code=line.code,
+            description=line.description[:300],
+            quantity=line.quantity,
+            unit=line.unit,
+            unit_price=line.unit_price,
+            amount=line.amount,
+            rule=line.rule,
         )
-        InvoiceLine.objects.bulk_create(
-            InvoiceLine(
-                invoice=invoice,
-                position=position,
-                code=line.code,
-                description=line.description[:300],
-                quantity=line.quantity,
-                unit=line.unit,
-                unit_price=line.unit_price,
-                amount=line.amount,
-                rule=line.rule,
-            )
-            for position, line in enumerate(quote.lines, start=1)
-        )
-        _event(invoice, to=Invoice.Status.DRAFT, frm="", actor=by, at=now)
-        invoice.number = next_number(seller=locked.provider, kind=DocumentSequence.Kind.INVOICE, when=now)
-        invoice.status = Invoice.Status.ISSUED
-        invoice.issued_at = now
-        invoice.due_at = now + timedelta(days=invoice.payment_terms_days)
-        invoice.save(update_fields=["number", "status", "issued_at", "due_at"])
-        _event(invoice, to=Invoice.Status.ISSUED, frm=Invoice.Status.DRAFT, actor=by, at=now)
-        _post_invoice(invoice, now=now, by=by)
-        publish_invoice_issued(invoice)
-        invoice_id = invoice.pk
-        transaction.on_commit(lambda: _send_on_commit(invoice_id))
-        _notify_buyer(invoice)
+        for position, line in enumerate(quote.lines, start=1)
+    )
+    _event(invoice, to=Invoice.Status.DRAFT, frm="", actor=by, at=now)
+    invoice.number = next_number(seller=locked.provider, kind=DocumentSequence.Kind.INVOICE, when=now)
+    invoice.status = Invoice.Status.ISSUED
+    invoice.issued_at = now
+    invoice.due_at = now + timedelta(days=invoice.payment_terms_days)
+    invoice.save(update_fields=["number", "status", "issued_at", "due_at"])
+    _event(invoice, to=Invoice.Status.ISSUED, frm=Invoice.Status.DRAFT, actor=by, at=now)
+    _post_invoice(invoice, now=now, by=by)
+    publish_invoice_issued(invoice)
+    invoice_id = invoice.pk
+    transaction.on_commit(lambda: _send_on_commit(invoice_id))
+    _notify_buyer(invoice)
     return invoice
 
 
 def _post_invoice(invoice: Invoice, *, now: datetime, by: User | None) -> None:
+    if not invoice.gross:
+        # A final invoice whose period invoices billed everything moves no money: no entry.
+        return
     currency = invoice.currency
     lines = [debit(ledger_account("buyer_receivable", currency=currency, organisation=invoice.buyer), invoice.gross)]
     if invoice.provider_share:
