@@ -48,14 +48,18 @@ def mark_overdue_invoices() -> int:
 
 
 @shared_task
-def run_period_invoices(period_start: str | None = None) -> dict:
+def run_period_invoices(period_start: str | None = None, as_of: str | None = None) -> dict:
     """Month-end invoicing of long rentals (beat: hourly on the 1st and 2nd, each pass adding the
-    providers whose month has closed by then). Resumes an interrupted run; never issues twice."""
-    from datetime import date
+    providers whose month has closed by then). Resumes an interrupted run; never issues twice.
+    ``as_of`` evaluates the run at another moment than now (replays and tests)."""
+    from datetime import date, datetime
 
     from billing.services.periods import run_period_invoicing
 
-    run = run_period_invoicing(period_start=date.fromisoformat(period_start) if period_start else None)
+    run = run_period_invoicing(
+        period_start=date.fromisoformat(period_start) if period_start else None,
+        now=datetime.fromisoformat(as_of) if as_of else None,
+    )
     return {"run": run.pk, "status": run.status, "invoiced": run.invoiced, "failed": run.failed}
 
 
