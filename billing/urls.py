@@ -19,4 +19,5 @@ urlpatterns = [
     path("billing/payouts/stripe/", views.connect_onboarding, name="connect_onboarding"),
     path("ops/payments/", views.ops_payments, name="ops_payments"),
     path("ops/payouts/", views.ops_payouts, name="ops_payouts"),
+    path("ops/period-runs/", views.ops_period_runs, name="ops_period_runs"),
 ]

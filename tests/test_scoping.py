@@ -272,6 +272,8 @@ ACCESS = {
     "billing:stripe_webhook": PUBLIC,
     "billing:connect_onboarding": OWNER,
     "billing:ops_payouts": OPERATOR,
+    # month-end period invoicing runs: operators watch and resume them
+    "billing:ops_period_runs": OPERATOR,
 }
 
 # Routes provided by libraries whose access rules are their own (allauth, the admin).

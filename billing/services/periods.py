@@ -265,5 +265,7 @@ def rerun_period(*, run: PeriodRun) -> PeriodRun:
     if run.status == PeriodRun.Status.COMPLETED:
         raise DomainError(_("This run is complete; there is nothing to resume."), code="completed")
     period = run.period_start.isoformat()
-    transaction.on_commit(lambda: run_period_invoices.delay(period))
+    # Evaluated as of now, and never earlier than the run first started.
+    as_of = max(timezone.now(), run.started_at).isoformat()
+    transaction.on_commit(lambda: run_period_invoices.delay(period, as_of))
     return run

@@ -177,3 +177,29 @@ def test_short_and_finished_trades_are_not_period_invoiced(rental, provider_org,
 
     assert list(run.items.values_list("trade_id", flat=True)) == [rental.pk]
     assert not Invoice.objects.filter(trade=inside).exists()
+
+
+def test_operator_resumes_an_interrupted_run_and_parties_see_the_period(
+    rental, operator, provider_owner, client_for, english, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    from billing.services.periods import start_period_run
+
+    run = start_period_run(period_start=OCT, now=RUN_AT)  # the worker died right after opening it
+    client = client_for(operator)
+    page = client.get(reverse("billing:ops_period_runs")).content.decode()
+    assert "2030-10-01 – 2030-11-01" in page and "Resume run" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("billing:ops_period_runs"), {"run": run.pk})
+
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert (run.status, run.invoiced) == (PeriodRun.Status.COMPLETED, 1)
+    invoice = Invoice.objects.get(trade=rental)
+    client = client_for(provider_owner)
+    detail = client.get(reverse("billing:invoice_detail", args=[invoice.pk])).content.decode()
+    assert "period 2030-10-01 – 2030-11-01" in detail
+    trade_page = client.get(reverse("trade_detail", args=[rental.pk])).content.decode()
+    assert invoice.number in trade_page

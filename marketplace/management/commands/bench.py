@@ -27,6 +27,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from django.utils import timezone
 
+from marketplace.benchmarks import invoice_run
 from marketplace.matching import MatchRequest, find_matches, plan_split
 from marketplace.matching.candidates import category_ids
 from marketplace.matching.pricing import RateCard
@@ -80,6 +81,7 @@ class Command(BaseCommand):
                 f"{counts['bookings']} bookings in {time.perf_counter() - started:.1f} s"
             )
             rows = self._run(rng, now, requests)
+            rows += invoice_run.measure(ALIAS, scale, self.stdout)
         finally:
             connections[ALIAS].close()
             if not keep:
