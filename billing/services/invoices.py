@@ -15,7 +15,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -63,12 +63,25 @@ def next_number(*, seller: Organisation, kind: str, when: datetime) -> str:
     """Take the next number of the seller's series for ``when``'s year. Must run inside the
     issuing transaction: the counter row stays locked until it commits or rolls back."""
     year = _seller_year(seller, when)
-    DocumentSequence.objects.get_or_create(seller=seller, year=year, kind=kind)  # first of the year
-    sequence = DocumentSequence.objects.select_for_update().get(seller=seller, year=year, kind=kind)
-    sequence.last_number += 1
-    sequence.save(update_fields=["last_number"])
+    # One UPDATE takes the row lock and the number at once; the first of the year creates the row.
+    number = _increment(seller.pk, year, kind)
+    if number is None:
+        DocumentSequence.objects.get_or_create(seller=seller, year=year, kind=kind)
+        number = _increment(seller.pk, year, kind)
     middle = "CN-" if kind == DocumentSequence.Kind.CREDIT_NOTE else ""
-    return f"{series_prefix(seller)}-{middle}{year}-{sequence.last_number:06d}"
+    return f"{series_prefix(seller)}-{middle}{year}-{number:06d}"
+
+
+def _increment(seller_id: int, year: int, kind: str) -> int | None:
+    table = DocumentSequence._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_number = last_number + 1"  # noqa: S608 — our table name
+            " WHERE seller_id = %s AND year = %s AND kind = %s RETURNING last_number",
+            [seller_id, year, kind],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _payment_reference() -> str:
@@ -155,14 +168,13 @@ def issue_invoice_for_trade(*, trade: Trade, now: datetime | None = None, by: Us
     return invoice
 
 
-def billed_by_periods(trade: Trade) -> Billed:
+def billed_by_periods(trade: Trade, *, invoices: list[Invoice] | None = None) -> Billed:
     """What the trade's live (not voided) period invoices billed, for the next one to bill only
-    the rest. A voided period invoice's hours and setup count as not billed."""
-    invoices = list(
-        Invoice.objects.filter(trade=trade, period_start__isnull=False)
-        .exclude(status=Invoice.Status.VOID)
-        .prefetch_related("lines")
-    )
+    the rest. A voided period invoice's hours and setup count as not billed. ``invoices``: the
+    trade's invoices with their lines prefetched, when the caller has them already."""
+    if invoices is None:
+        invoices = list(Invoice.objects.filter(trade=trade, period_start__isnull=False).prefetch_related("lines"))
+    invoices = [i for i in invoices if i.period_start is not None and i.status != Invoice.Status.VOID]
     if not invoices:
         return NOTHING_BILLED
     lines = [line for invoice in invoices for line in invoice.lines.all()]
@@ -190,7 +202,10 @@ def _issue(
     """Write, number, post and announce one invoice of the locked trade (inside its transaction)."""
     period_start, period_end, period_seconds = period or (None, None, None)
     seller_name, seller_tax_id = _seller_identity(locked.provider)
-    profile = BuyerBillingProfile.objects.filter(organisation=locked.buyer).first()
+    try:
+        profile = locked.buyer.billing_profile  # select_related by callers that can, else one query
+    except BuyerBillingProfile.DoesNotExist:
+        profile = None
     invoice = Invoice.objects.create(
         seller=locked.provider,
         buyer=locked.buyer,

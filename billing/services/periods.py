@@ -129,20 +129,26 @@ def issue_period_invoice(
     call returns the same invoice; refusals carry a code (SKIP_CODES: nothing to invoice)."""
     now = now or timezone.now()
     with transaction.atomic():
-        # The trade row serialises this with the final invoice and with a second run.
-        locked = Trade.objects.select_for_update().select_related("buyer", "provider").get(pk=trade.pk)
-        existing = Invoice.objects.filter(trade=locked, period_start=period_start).first()
+        # The trade row serialises this with the final invoice and with a second run. Only the
+        # trade row is locked; the parties' profiles come along for the invoice's snapshot.
+        locked = (
+            Trade.objects.select_for_update(of=("self",))
+            .select_related("buyer__billing_profile", "provider__provider_profile")
+            .get(pk=trade.pk)
+        )
+        invoices = list(Invoice.objects.filter(trade=locked).prefetch_related("lines"))  # one look for every check
+        existing = next((i for i in invoices if i.period_start == period_start), None)
         if existing is not None:
             return existing
         if locked.billing_unit != "machine_hour":
             raise DomainError(_("Only machine-hour trades are invoiced by period."), code="not_hourly")
-        if Invoice.objects.filter(trade=locked, supplements__isnull=True, period_start__isnull=True).exists():
+        if any(i.period_start is None and i.supplements_id is None for i in invoices):
             raise DomainError(_("This trade already has its final invoice."), code="final_invoiced")
         if locked.status in Trade.FINAL:
             raise DomainError(_("This trade is closed; its final invoice bills the rest."), code="trade_final")
-        if Invoice.objects.filter(trade=locked, period_start__gt=period_start).exists():
+        if any(i.period_start is not None and i.period_start > period_start for i in invoices):
             raise DomainError(_("A later period of this trade is already invoiced."), code="later_period")
-        billed = billed_by_periods(locked)
+        billed = billed_by_periods(locked, invoices=invoices)
         measured = max(seconds_to_date(locked, period_end), billed.measured_seconds)
         quote = price_period(
             locked.pricing_terms(),
