@@ -189,7 +189,9 @@ def price_period(terms: Terms, *, seconds_to_date: int, billed: Billed, period: 
             terms,
             seconds_to_date=seconds_to_date,
             billed=billed,
-            description=_("Machine-hours, period %(period)s (measured %(measured)s h to date, %(billed)s h billed before)")
+            description=_(
+                "Machine-hours, period %(period)s (measured %(measured)s h to date, %(billed)s h billed before)"
+            )
             % {
                 "period": period,
                 "measured": _hours(Decimal(seconds_to_date) / HOUR),

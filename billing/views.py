@@ -423,9 +423,8 @@ def ops_period_runs(request):
         except DomainError as error:
             messages.error(request, error.message)
         else:
-            messages.success(
-                request, _("The run for %(period)s was sent to a worker again.") % {"period": f"{run.period_start:%Y-%m}"}
-            )
+            period = f"{run.period_start:%Y-%m}"
+            messages.success(request, _("The run for %(period)s was sent to a worker again.") % {"period": period})
         return redirect(reverse("billing:ops_period_runs"))
     runs = PeriodRun.objects.all()[:24]
     failed_items = (

@@ -136,7 +136,8 @@ def _build(alias: str, devices: int) -> int:
                o.buyer_id, o.id, b.provider_id, NULL
            FROM bench_rental b JOIN capacity_resource r ON r.id = b.resource_id
            CROSS JOIN (SELECT id, buyer_id FROM marketplace_order WHERE title = 'Bench rental') o ORDER BY b.n""",
-        """UPDATE bench_rental b SET trade_id = t.id FROM marketplace_trade t WHERE t.terms = jsonb_build_object('bench', b.n)""",
+        """UPDATE bench_rental b SET trade_id = t.id FROM marketplace_trade t
+           WHERE t.terms = jsonb_build_object('bench', b.n)""",
         """INSERT INTO marketplace_tradebooking (quantity, price, rate_card, created_at, booking_id, order_id,
                resource_id, trade_id)
            SELECT 1, '{}', '{}', %(now)s, b.booking_id, t.order_id, b.resource_id, b.trade_id

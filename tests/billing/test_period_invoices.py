@@ -22,6 +22,7 @@ RUN_AT = datetime(2030, 11, 1, 3, 0, tzinfo=SHANGHAI)  # the beat's pass on the 
 START = datetime(2030, 10, 20, tzinfo=SHANGHAI)
 END = datetime(2030, 11, 10, tzinfo=SHANGHAI)
 DAILY = 18_607  # 5 h 10 min 7 s of run time a day
+CUMULATIVE = "cumulative_ceiling_15min+half_up"  # hours to date minus hours billed before
 
 
 def lines(invoice):
@@ -87,7 +88,7 @@ def test_final_invoice_bills_only_the_remainder(rental, provider_owner, buyer_ow
     # difference too: round(108.75 × 187.35) − 11,662.54 = 20,374.31 − 11,662.54 = 8,711.77
     # (46.5 × 187.35 alone would round to 8,711.78: a cent the buyer would pay twice). No setup again.
     assert lines(final) == [
-        ("machine_hours", Decimal("46.5000"), Decimal("187.35"), Decimal("8711.77"), "cumulative_ceiling_15min+half_up"),
+        ("machine_hours", Decimal("46.5000"), Decimal("187.35"), Decimal("8711.77"), CUMULATIVE),
     ]
     assert (final.net, final.vat, final.gross) == (Decimal("8711.77"), Decimal("1132.53"), Decimal("9844.30"))
     # Commission of the whole trade (5 % of 20,614.31 = 1,030.72) minus the period invoice's 595.13.
@@ -132,8 +133,8 @@ def test_three_months_two_period_invoices(provider_org, provider_owner, buyer_or
     # 42 days to 1 Dec: 217.08 h → 217.25 h; minus October's 62.25 h = 155 h;
     # round(217.25 × 187.35) − 11,662.54 = 40,701.79 − 11,662.54 = 29,039.25. Setup only once.
     assert lines(november) == [
-        ("machine_hours", Decimal("155.0000"), Decimal("187.35"), Decimal("29039.25"), "cumulative_ceiling_15min+half_up"),
-    ]  # fmt: skip
+        ("machine_hours", Decimal("155.0000"), Decimal("187.35"), Decimal("29039.25"), CUMULATIVE),
+    ]
     assert (october.number, november.number) == ("SP-2030-000001", "SP-2030-000002")
 
 
@@ -165,7 +166,7 @@ def test_berlin_provider_is_invoiced_for_its_own_month(provider_org, provider_ow
     assert invoice.number == "SP-2030-000001"
 
 
-def test_short_and_finished_trades_are_not_period_invoiced(rental, provider_org, provider_owner, buyer_org, buyer_owner):
+def test_trades_inside_one_month_are_not_period_invoiced(rental, provider_org, provider_owner, buyer_org, buyer_owner):
     inside = long_rental(
         provider_org, provider_owner, buyer_org, buyer_owner,
         start=datetime(2030, 10, 5, tzinfo=SHANGHAI), end=datetime(2030, 10, 8, tzinfo=SHANGHAI),
