@@ -20,13 +20,14 @@ second issue impossible even for a run started twice at once.
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,6 +38,7 @@ from billing.services.invoices import _issue, billed_by_periods
 from marketplace.errors import DomainError
 from marketplace.models import Trade, User
 
+logger = logging.getLogger(__name__)
 LIVE_BOOKINGS = ("confirmed", "completed")
 # Refusals that mean "nothing to invoice for this trade this period", not a failure.
 SKIP_CODES = frozenset({"nothing_to_bill", "final_invoiced", "trade_final", "later_period", "not_hourly"})
@@ -219,6 +221,11 @@ def process_period_run(*, run: PeriodRun, now: datetime | None = None) -> Period
                 skipped = refusal.code in SKIP_CODES
                 item.status = PeriodRunItem.Status.SKIPPED if skipped else PeriodRunItem.Status.FAILED
                 item.note = str(refusal.message)[:300]
+            except (IntegrityError, DataError, ValueError, ArithmeticError) as error:
+                # One trade's bad data must not stop the month: its savepoint is rolled back, the
+                # item is marked failed for an operator, and the run carries on.
+                logger.exception("period invoice of trade %s failed", item.trade_id)
+                item.status, item.note = PeriodRunItem.Status.FAILED, f"{type(error).__name__}: {error}"[:300]
             else:
                 item.status, item.invoice, item.note = PeriodRunItem.Status.INVOICED, invoice, ""
             item.finished_at = now

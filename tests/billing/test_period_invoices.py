@@ -204,3 +204,26 @@ def test_operator_resumes_an_interrupted_run_and_parties_see_the_period(
     assert "period 2030-10-01 – 2030-11-01" in detail
     trade_page = client.get(reverse("trade_detail", args=[rental.pk])).content.decode()
     assert invoice.number in trade_page
+
+
+def test_a_failing_trade_does_not_stop_the_month(rental, provider_org, provider_owner, buyer_org, buyer_owner):
+    # Terms so large the invoice overflows its columns: that trade fails, the others are invoiced.
+    broken = long_rental(
+        provider_org, provider_owner, buyer_org, buyer_owner, start=START, end=END, rate=Decimal("9999999999.99")
+    )
+    times, counters = daily_readings(START, 21, 86_000)  # 287 h × 9,999,999,999.99: 13 digits
+    report(broken, provider_owner, times, counters, now=datetime(2030, 11, 10, 1, tzinfo=SHANGHAI))
+
+    run = run_period_invoicing(now=RUN_AT)
+
+    assert (run.status, run.invoiced, run.failed) == (PeriodRun.Status.FAILED, 1, 1)
+    failed = run.items.get(trade=broken)
+    assert failed.status == PeriodRunItem.Status.FAILED and failed.note.startswith("DataError")
+    assert not Invoice.objects.filter(trade=broken).exists()
+    assert Invoice.objects.get(trade=rental).number == "SP-2030-000001"  # no number lost to the failure
+
+    again = run_period_invoicing(now=datetime(2030, 11, 1, 4, tzinfo=SHANGHAI))  # a resume retries it
+
+    failed.refresh_from_db()
+    assert (again.status, again.invoiced, failed.attempts) == (PeriodRun.Status.FAILED, 1, 2)
+    assert Invoice.objects.count() == 1 and JournalTransaction.objects.count() == 1
