@@ -154,6 +154,7 @@ def _build(alias: str, devices: int) -> int:
                q * 600 + (b.n %% 300), q / 4, NULL, false
            FROM bench_rental b CROSS JOIN generate_series(0, 30 * 96 - 1) q""",
         "SET session_replication_role = DEFAULT",
+        "SET work_mem = '256MB'",  # the rollup sorts every reading by device and time
         # The daily rollup as metering derives it: counter increments between consecutive readings
         # of a device, on the local day their segment lies in, inside the booking window.
         """INSERT INTO capacity_bookingusageday (booking_id, day, run_seconds, parts, computed_at)
@@ -167,6 +168,7 @@ def _build(alias: str, devices: int) -> int:
            JOIN bench_rental b ON b.device_id = s.device_id
            WHERE s.previous IS NOT NULL
            GROUP BY b.booking_id, (s.previous AT TIME ZONE 'Asia/Shanghai')::date""",
+        "RESET work_mem",
         "ANALYZE",
     ]
     with connections[alias].cursor() as cursor:
