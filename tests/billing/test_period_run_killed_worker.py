@@ -24,7 +24,7 @@ from marketplace.celery import app
 from tests.billing.period_world import SHANGHAI, daily_readings, long_rental, report
 from tests.conftest import database_url, subprocess_env
 from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
-from tests.test_celery_worker import _drop_connections, broker_url  # noqa: F401 — the Redis fixture
+from tests.test_celery_worker import broker_url  # noqa: F401 — the Redis fixture
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 OCT = datetime(2030, 10, 1).date()
@@ -60,6 +60,16 @@ def slow_worker(broker_url):  # noqa: F811
         if process.poll() is None:
             process.kill()
         process.wait(timeout=15)
+
+
+def _drop_connections():
+    """Forget every broker connection and producer, kombu's process-wide registries included:
+    closing only the app's pool would leave closed pools cached there for the tests that follow."""
+    from kombu import pools
+
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 def _wait(condition, *, seconds: float, process=None, what: str):
