@@ -62,31 +62,40 @@ def _seller_year(seller: Organisation, when: datetime) -> int:
 def next_number(*, seller: Organisation, kind: str, when: datetime) -> str:
     """Take the next number of the seller's series for ``when``'s year. Must run inside the
     issuing transaction: the counter row stays locked until it commits or rolls back."""
+    return next_numbers(seller=seller, kind=kind, when=when, count=1)[0]
+
+
+def next_numbers(*, seller: Organisation, kind: str, when: datetime, count: int) -> list[str]:
+    """The next ``count`` numbers of the seller's series, in order (same rules as next_number)."""
     year = _seller_year(seller, when)
-    # One UPDATE takes the row lock and the number at once; the first of the year creates the row.
-    number = _increment(seller.pk, year, kind)
-    if number is None:
+    # One UPDATE takes the row lock and the numbers at once; the first of the year creates the row.
+    last = _increment(seller.pk, year, kind, count)
+    if last is None:
         DocumentSequence.objects.get_or_create(seller=seller, year=year, kind=kind)
-        number = _increment(seller.pk, year, kind)
+        last = _increment(seller.pk, year, kind, count)
     middle = "CN-" if kind == DocumentSequence.Kind.CREDIT_NOTE else ""
-    return f"{series_prefix(seller)}-{middle}{year}-{number:06d}"
+    return [f"{series_prefix(seller)}-{middle}{year}-{n:06d}" for n in range(last - count + 1, last + 1)]
 
 
-def _increment(seller_id: int, year: int, kind: str) -> int | None:
+def _increment(seller_id: int, year: int, kind: str, count: int) -> int | None:
     table = DocumentSequence._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET last_number = last_number + 1"  # noqa: S608 — our table name
+            f"UPDATE {table} SET last_number = last_number + %s"  # noqa: S608 — our table name
             " WHERE seller_id = %s AND year = %s AND kind = %s RETURNING last_number",
-            [seller_id, year, kind],
+            [count, seller_id, year, kind],
         )
         row = cursor.fetchone()
     return row[0] if row else None
 
 
+def _new_reference() -> str:
+    return "SPD" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(9))
+
+
 def _payment_reference() -> str:
     while True:
-        reference = "SPD" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(9))
+        reference = _new_reference()
         if not Invoice.objects.filter(payment_reference=reference).exists():
             return reference
 
@@ -200,53 +209,9 @@ def _issue(
     period: tuple[date, date, int] | None = None,
 ) -> Invoice:
     """Write, number, post and announce one invoice of the locked trade (inside its transaction)."""
-    period_start, period_end, period_seconds = period or (None, None, None)
-    seller_name, seller_tax_id = _seller_identity(locked.provider)
-    try:
-        profile = locked.buyer.billing_profile  # select_related by callers that can, else one query
-    except BuyerBillingProfile.DoesNotExist:
-        profile = None
-    invoice = Invoice.objects.create(
-        seller=locked.provider,
-        buyer=locked.buyer,
-        trade=locked,
-        status=Invoice.Status.DRAFT,
-        currency=quote.currency,
-        net=quote.net,
-        vat_rate=quote.vat_rate,
-        vat=quote.vat,
-        gross=quote.gross,
-        commission=quote.commission,
-        provider_share=quote.provider_share,
-        notes=quote.notes,
-        payment_terms_days=settings.SPINDLE_INVOICE_PAYMENT_TERMS_DAYS,
-        payment_reference=_payment_reference(),
-        seller_legal_name=seller_name,
-        seller_tax_id=seller_tax_id,
-        buyer_legal_name=profile.legal_name if profile else locked.buyer.name,
-        buyer_tax_id=profile.tax_id if profile else "",
-        buyer_address=profile.address if profile else "",
-        buyer_phone=profile.phone if profile else "",
-        buyer_bank_name=profile.bank_name if profile else "",
-        buyer_bank_account=profile.bank_account if profile else "",
-        period_start=period_start,
-        period_end=period_end,
-        period_seconds=period_seconds,
-    )
-    InvoiceLine.objects.bulk_create(
-        InvoiceLine(
-            invoice=invoice,
-            position=position,
-            code=line.code,
-            description=line.description[:300],
-            quantity=line.quantity,
-            unit=line.unit,
-            unit_price=line.unit_price,
-            amount=line.amount,
-            rule=line.rule,
-        )
-        for position, line in enumerate(quote.lines, start=1)
-    )
+    invoice = draft_invoice(locked, quote, period=period, payment_reference=_payment_reference())
+    invoice.save()
+    InvoiceLine.objects.bulk_create(invoice_lines(invoice, quote))
     _event(invoice, to=Invoice.Status.DRAFT, frm="", actor=by, at=now)
     invoice.number = next_number(seller=locked.provider, kind=DocumentSequence.Kind.INVOICE, when=now)
     invoice.status = Invoice.Status.ISSUED
@@ -262,27 +227,96 @@ def _issue(
     return invoice
 
 
+def draft_invoice(
+    locked: Trade, quote: Quote, *, period: tuple[date, date, int] | None, payment_reference: str
+) -> Invoice:
+    """The unsaved draft of ``quote`` for the trade, its parties snapshotted (buyer profile and
+    provider profile select_related by callers that can, else one query each)."""
+    period_start, period_end, period_seconds = period or (None, None, None)
+    seller_name, seller_tax_id = _seller_identity(locked.provider)
+    try:
+        profile = locked.buyer.billing_profile
+    except BuyerBillingProfile.DoesNotExist:
+        profile = None
+    return Invoice(
+        seller=locked.provider,
+        buyer=locked.buyer,
+        trade=locked,
+        status=Invoice.Status.DRAFT,
+        currency=quote.currency,
+        net=quote.net,
+        vat_rate=quote.vat_rate,
+        vat=quote.vat,
+        gross=quote.gross,
+        commission=quote.commission,
+        provider_share=quote.provider_share,
+        notes=quote.notes,
+        payment_terms_days=settings.SPINDLE_INVOICE_PAYMENT_TERMS_DAYS,
+        payment_reference=payment_reference,
+        seller_legal_name=seller_name,
+        seller_tax_id=seller_tax_id,
+        buyer_legal_name=profile.legal_name if profile else locked.buyer.name,
+        buyer_tax_id=profile.tax_id if profile else "",
+        buyer_address=profile.address if profile else "",
+        buyer_phone=profile.phone if profile else "",
+        buyer_bank_name=profile.bank_name if profile else "",
+        buyer_bank_account=profile.bank_account if profile else "",
+        period_start=period_start,
+        period_end=period_end,
+        period_seconds=period_seconds,
+    )
+
+
+def invoice_lines(invoice: Invoice, quote: Quote) -> list[InvoiceLine]:
+    return [
+        InvoiceLine(
+            invoice=invoice,
+            position=position,
+            code=line.code,
+            description=line.description[:300],
+            quantity=line.quantity,
+            unit=line.unit,
+            unit_price=line.unit_price,
+            amount=line.amount,
+            rule=line.rule,
+        )
+        for position, line in enumerate(quote.lines, start=1)
+    ]
+
+
+def payment_references(count: int) -> list[str]:
+    """``count`` new, distinct payment references (one query to rule out the rare collision)."""
+    references: set[str] = set()
+    while len(references) < count:
+        fresh = {_new_reference() for _ in range(count - len(references))} - references
+        taken = set(Invoice.objects.filter(payment_reference__in=fresh).values_list("payment_reference", flat=True))
+        references |= fresh - taken
+    return sorted(references)
+
+
+def invoice_ledger_lines(invoice: Invoice, account=ledger_account) -> list:
+    """The invoice's entry: buyer receivable (gross) = provider payable + commission + VAT."""
+    currency = invoice.currency
+    lines = [debit(account("buyer_receivable", currency=currency, organisation=invoice.buyer), invoice.gross)]
+    if invoice.provider_share:
+        lines.append(
+            credit(account("provider_payable", currency=currency, organisation=invoice.seller), invoice.provider_share)
+        )
+    if invoice.commission:
+        lines.append(credit(account("commission_revenue", currency=currency), invoice.commission))
+    if invoice.vat:
+        lines.append(credit(account("vat_payable", currency=currency, organisation=invoice.seller), invoice.vat))
+    return lines
+
+
 def _post_invoice(invoice: Invoice, *, now: datetime, by: User | None) -> None:
     if not invoice.gross:
         # A final invoice whose period invoices billed everything moves no money: no entry.
         return
-    currency = invoice.currency
-    lines = [debit(ledger_account("buyer_receivable", currency=currency, organisation=invoice.buyer), invoice.gross)]
-    if invoice.provider_share:
-        lines.append(
-            credit(
-                ledger_account("provider_payable", currency=currency, organisation=invoice.seller),
-                invoice.provider_share,
-            )
-        )
-    if invoice.commission:
-        lines.append(credit(ledger_account("commission_revenue", currency=currency), invoice.commission))
-    if invoice.vat:
-        lines.append(credit(ledger_account("vat_payable", currency=currency, organisation=invoice.seller), invoice.vat))
     post_transaction(
         key=f"invoice:{invoice.pk}",
         kind="invoice",
-        lines=lines,
+        lines=invoice_ledger_lines(invoice),
         memo=f"Invoice {invoice.number}",
         effective_at=now,
         created_by=by,
@@ -295,15 +329,16 @@ def _send_on_commit(invoice_id: int) -> None:
     email_invoice.delay(invoice_id)
 
 
-def _notify_buyer(invoice: Invoice) -> None:
-    from marketplace.services.accounts import notify_organisation
+def _notify_buyer(invoice: Invoice, *, members: list[User] | None = None) -> None:
+    """Tell the buyer's members (``members``: already fetched by a caller issuing many)."""
+    from marketplace.services.accounts import notify
 
-    notify_organisation(
-        organisation=invoice.buyer,
-        kind="invoice_issued",
-        title=_("Invoice %(number)s from %(seller)s") % {"number": invoice.number, "seller": invoice.seller_legal_name},
-        url=reverse("billing:invoice_detail", args=[invoice.pk]),
-    )
+    if members is None:
+        members = [m.user for m in invoice.buyer.memberships.select_related("user")]
+    title = _("Invoice %(number)s from %(seller)s") % {"number": invoice.number, "seller": invoice.seller_legal_name}
+    url = reverse("billing:invoice_detail", args=[invoice.pk])
+    for user in members:
+        notify(user=user, organisation=invoice.buyer, kind="invoice_issued", title=title, url=url)
 
 
 # --- amounts ---------------------------------------------------------------------------------

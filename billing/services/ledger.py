@@ -171,3 +171,45 @@ def trial_balance(currency: str) -> Decimal:
         )
     )
     return result["total"] or Decimal("0.00")
+
+
+def account_cache():
+    """``ledger_account`` remembering what it found: for writing many entries in one transaction
+    (discard it with the transaction)."""
+    found: dict[tuple, LedgerAccount] = {}
+
+    def account(code: str, *, currency: str, organisation: Organisation | None = None) -> LedgerAccount:
+        key = (code, currency, organisation.pk if organisation is not None else None)
+        if key not in found:
+            found[key] = ledger_account(code, currency=currency, organisation=organisation)
+        return found[key]
+
+    return account
+
+
+def post_new_transactions(
+    entries: list[tuple[str, str, list[Line], str]], *, effective_at: datetime, created_by=None
+) -> list[JournalTransaction]:
+    """Write many balanced transactions ``(key, kind, lines, memo)`` with two statements. For
+    documents created in the same transaction, whose keys cannot exist yet: a key that does
+    makes the whole call fail (IntegrityError) rather than silently reuse it."""
+    for _key, _kind, lines, _memo in entries:
+        _check(lines)
+    journals = JournalTransaction.objects.bulk_create(
+        JournalTransaction(
+            idempotency_key=key, kind=kind, memo=memo[:300], effective_at=effective_at, created_by=created_by
+        )
+        for key, kind, _lines, memo in entries
+    )
+    Posting.objects.bulk_create(
+        Posting(
+            transaction=journal,
+            account=line.account,
+            side=line.side,
+            amount=line.amount,
+            currency=line.account.currency,
+        )
+        for journal, (_key, _kind, lines, _memo) in zip(journals, entries, strict=True)
+        for line in lines
+    )
+    return journals

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -32,9 +33,20 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.models import Invoice, PeriodRun, PeriodRunItem
-from billing.pricing import price_period
-from billing.services.invoices import _issue, billed_by_periods
+from billing.models import DocumentSequence, Invoice, InvoiceEvent, InvoiceLine, PeriodRun, PeriodRunItem
+from billing.pricing import Quote, price_period
+from billing.services.invoices import (
+    _issue,
+    _notify_buyer,
+    _send_on_commit,
+    billed_by_periods,
+    draft_invoice,
+    invoice_ledger_lines,
+    invoice_lines,
+    next_numbers,
+    payment_references,
+)
+from billing.services.ledger import account_cache, post_new_transactions
 from marketplace.errors import DomainError
 from marketplace.models import Trade, User
 
@@ -109,15 +121,19 @@ def eligible_trade_ids(*, period_start: date, period_end: date, now: datetime) -
         return [row[0] for row in cursor.fetchall()]
 
 
-def seconds_to_date(trade: Trade, period_end: date) -> int:
-    """In-window run time of the trade's live bookings on local days before ``period_end``,
-    from the daily rollup (whole seconds, as the final invoice counts them)."""
+def seconds_to_date_of(trade_ids: list[int], period_end: date) -> dict[int, int]:
+    """In-window run time of each trade's live bookings on local days before ``period_end``,
+    from the daily rollup (whole seconds, as the final invoice counts them); one query."""
     from capacity.models import BookingUsageDay
 
-    total = BookingUsageDay.objects.filter(
-        booking__trade_link__trade=trade, booking__status__in=LIVE_BOOKINGS, day__lt=period_end
-    ).aggregate(run=Sum("run_seconds"))["run"] or Decimal("0")
-    return max(int(total.to_integral_value()), 0)
+    rows = (
+        BookingUsageDay.objects.filter(
+            booking__trade_link__trade_id__in=trade_ids, booking__status__in=LIVE_BOOKINGS, day__lt=period_end
+        )
+        .values_list("booking__trade_link__trade_id")
+        .annotate(run=Sum("run_seconds"))
+    )
+    return {trade_id: max(int((run or Decimal("0")).to_integral_value()), 0) for trade_id, run in rows}
 
 
 # --- one period invoice ------------------------------------------------------------------------
@@ -133,34 +149,57 @@ def issue_period_invoice(
     with transaction.atomic():
         # The trade row serialises this with the final invoice and with a second run. Only the
         # trade row is locked; the parties' profiles come along for the invoice's snapshot.
-        locked = (
-            Trade.objects.select_for_update(of=("self",))
-            .select_related("buyer__billing_profile", "provider__provider_profile")
-            .get(pk=trade.pk)
+        locked = _locked_trades([trade.pk])[trade.pk]
+        invoices = list(Invoice.objects.filter(trade=locked).prefetch_related("lines"))
+        existing, quote, measured = _period_quote(
+            locked,
+            invoices,
+            period_start=period_start,
+            period_end=period_end,
+            seconds=seconds_to_date_of([locked.pk], period_end).get(locked.pk, 0),
         )
-        invoices = list(Invoice.objects.filter(trade=locked).prefetch_related("lines"))  # one look for every check
-        existing = next((i for i in invoices if i.period_start == period_start), None)
         if existing is not None:
             return existing
-        if locked.billing_unit != "machine_hour":
-            raise DomainError(_("Only machine-hour trades are invoiced by period."), code="not_hourly")
-        if any(i.period_start is None and i.supplements_id is None for i in invoices):
-            raise DomainError(_("This trade already has its final invoice."), code="final_invoiced")
-        if locked.status in Trade.FINAL:
-            raise DomainError(_("This trade is closed; its final invoice bills the rest."), code="trade_final")
-        if any(i.period_start is not None and i.period_start > period_start for i in invoices):
-            raise DomainError(_("A later period of this trade is already invoiced."), code="later_period")
-        billed = billed_by_periods(locked, invoices=invoices)
-        measured = max(seconds_to_date(locked, period_end), billed.measured_seconds)
-        quote = price_period(
-            locked.pricing_terms(),
-            seconds_to_date=measured,
-            billed=billed,
-            period=period_label(period_start, period_end),
-        )
-        if not quote.net:
-            raise DomainError(_("No machine-hours to bill for this period."), code="nothing_to_bill")
         return _issue(locked, quote, now=now, by=by, period=(period_start, period_end, measured))
+
+
+def _locked_trades(ids: list[int]) -> dict[int, Trade]:
+    trades = (
+        Trade.objects.select_for_update(of=("self",))
+        .select_related("buyer__billing_profile", "provider__provider_profile")
+        .filter(pk__in=ids)
+        .order_by("pk")  # lock in primary-key order
+    )
+    return {trade.pk: trade for trade in trades}
+
+
+def _period_quote(
+    locked: Trade, invoices: list[Invoice], *, period_start: date, period_end: date, seconds: int
+) -> tuple[Invoice | None, Quote | None, int]:
+    """For one locked trade and all its invoices: the period invoice it already has, or the
+    quote of the one to issue and the usage to date it accounts for. Refusals raise."""
+    existing = next((i for i in invoices if i.period_start == period_start), None)
+    if existing is not None:
+        return existing, None, 0
+    if locked.billing_unit != "machine_hour":
+        raise DomainError(_("Only machine-hour trades are invoiced by period."), code="not_hourly")
+    if any(i.period_start is None and i.supplements_id is None for i in invoices):
+        raise DomainError(_("This trade already has its final invoice."), code="final_invoiced")
+    if locked.status in Trade.FINAL:
+        raise DomainError(_("This trade is closed; its final invoice bills the rest."), code="trade_final")
+    if any(i.period_start is not None and i.period_start > period_start for i in invoices):
+        raise DomainError(_("A later period of this trade is already invoiced."), code="later_period")
+    billed = billed_by_periods(locked, invoices=invoices)
+    measured = max(seconds, billed.measured_seconds)
+    quote = price_period(
+        locked.pricing_terms(),
+        seconds_to_date=measured,
+        billed=billed,
+        period=period_label(period_start, period_end),
+    )
+    if not quote.net:
+        raise DomainError(_("No machine-hours to bill for this period."), code="nothing_to_bill")
+    return None, quote, measured
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -193,48 +232,182 @@ def start_period_run(*, period_start: date, now: datetime | None = None) -> Peri
 
 
 def process_period_run(*, run: PeriodRun, now: datetime | None = None) -> PeriodRun:
-    """Work through the run's pending (and earlier failed) items, each claimed and finished in
-    its own transaction; then record the counts and the outcome. Each item is visited once per
+    """Work through the run's pending (and earlier failed) items, a batch at a time: each batch
+    is claimed and finished in one transaction with its invoices, numbers and ledger entries, so
+    a worker killed anywhere loses at most that uncommitted batch and a re-run resumes after the
+    last committed one. A batch that hits a database error is redone item by item, each in its
+    own savepoint, so one trade's bad data fails that item only. Each item is visited once per
     call, so a trade that keeps failing does not loop."""
     now = now or timezone.now()
     delay = settings.SPINDLE_PERIOD_RUN_ITEM_DELAY_S
+    size = max(settings.SPINDLE_PERIOD_RUN_BATCH, 1)
     cursor = 0
     while True:
         with transaction.atomic():
-            item = (
+            items = list(
                 PeriodRunItem.objects.select_for_update(skip_locked=True)
                 .filter(run=run, pk__gt=cursor, status__in=[PeriodRunItem.Status.PENDING, PeriodRunItem.Status.FAILED])
-                .select_related("trade")
-                .order_by("pk")
-                .first()
+                .order_by("pk")[:size]
             )
-            if item is None:
+            if not items:
                 break
-            cursor = item.pk
-            item.attempts += 1
+            cursor = items[-1].pk
+            attempts = {item.pk: item.attempts for item in items}
             try:
                 with transaction.atomic():
-                    invoice = issue_period_invoice(
-                        trade=item.trade, period_start=run.period_start, period_end=run.period_end, now=now
-                    )
-            except DomainError as refusal:
-                skipped = refusal.code in SKIP_CODES
-                item.status = PeriodRunItem.Status.SKIPPED if skipped else PeriodRunItem.Status.FAILED
-                item.note = str(refusal.message)[:300]
-            except (IntegrityError, DataError, ValueError, ArithmeticError) as error:
-                # One trade's bad data must not stop the month: its savepoint is rolled back, the
-                # item is marked failed for an operator, and the run carries on.
-                logger.exception("period invoice of trade %s failed", item.trade_id)
-                item.status, item.note = PeriodRunItem.Status.FAILED, f"{type(error).__name__}: {error}"[:300]
-            else:
-                item.status, item.invoice, item.note = PeriodRunItem.Status.INVOICED, invoice, ""
-            item.finished_at = now
-            item.save(update_fields=["status", "invoice", "note", "attempts", "finished_at"])
+                    _process_batch(run, items, now=now)
+            except (IntegrityError, DataError, ValueError, ArithmeticError):
+                logger.warning("period run %s: batch after item %s redone one by one", run.pk, items[0].pk)
+                for item in items:
+                    item.attempts = attempts[item.pk]  # the rolled-back batch did not count
+                    _process_item(run, item, now=now)
+            PeriodRunItem.objects.bulk_update(items, ["status", "invoice", "note", "attempts", "finished_at"])
             if delay:
-                # Test hook (SPINDLE_PERIOD_RUN_ITEM_DELAY_S): hold the item's transaction open so
+                # Test hook (SPINDLE_PERIOD_RUN_ITEM_DELAY_S): hold the batch's transaction open so
                 # a worker can be killed deterministically in the middle of one.
                 time.sleep(delay)
     return finish_period_run(run=run, now=now)
+
+
+def _process_item(run: PeriodRun, item: PeriodRunItem, *, now: datetime) -> None:
+    """One item in its own savepoint (the fallback when its batch failed)."""
+    item.attempts += 1
+    item.finished_at = now
+    try:
+        with transaction.atomic():
+            invoice = issue_period_invoice(
+                trade=item.trade, period_start=run.period_start, period_end=run.period_end, now=now
+            )
+    except DomainError as refusal:
+        _refused(item, refusal)
+    except (IntegrityError, DataError, ValueError, ArithmeticError) as error:
+        # One trade's bad data must not stop the month: its savepoint is rolled back, the
+        # item is marked failed for an operator, and the run carries on.
+        logger.exception("period invoice of trade %s failed", item.trade_id)
+        item.status, item.invoice, item.note = (
+            PeriodRunItem.Status.FAILED,
+            None,
+            f"{type(error).__name__}: {error}"[:300],
+        )
+    else:
+        item.status, item.invoice, item.note = PeriodRunItem.Status.INVOICED, invoice, ""
+
+
+def _refused(item: PeriodRunItem, refusal: DomainError) -> None:
+    skipped = refusal.code in SKIP_CODES
+    item.status = PeriodRunItem.Status.SKIPPED if skipped else PeriodRunItem.Status.FAILED
+    item.invoice, item.note = None, str(refusal.message)[:300]
+
+
+def _process_batch(run: PeriodRun, items: list[PeriodRunItem], *, now: datetime) -> None:
+    """The items' period invoices with a handful of statements for the whole batch: the same
+    decisions (_period_quote) and documents (draft_invoice, invoice_lines, invoice_ledger_lines)
+    as issue_period_invoice, written in bulk. Sets each item's outcome; raises on a database
+    error (the caller rolls the batch back and goes item by item)."""
+    ids = [item.trade_id for item in items]
+    trades = _locked_trades(ids)
+    invoices_of: dict[int, list[Invoice]] = defaultdict(list)
+    for invoice in Invoice.objects.filter(trade_id__in=ids).prefetch_related("lines"):
+        invoices_of[invoice.trade_id].append(invoice)
+    usage = seconds_to_date_of(ids, run.period_end)
+    period = (run.period_start, run.period_end)
+    to_issue: list[tuple[PeriodRunItem, Trade, Quote, int]] = []
+    for item in items:
+        item.attempts += 1
+        item.finished_at = now
+        trade = trades[item.trade_id]
+        try:
+            existing, quote, measured = _period_quote(
+                trade,
+                invoices_of[trade.pk],
+                period_start=period[0],
+                period_end=period[1],
+                seconds=usage.get(trade.pk, 0),
+            )
+        except DomainError as refusal:
+            _refused(item, refusal)
+            continue
+        if existing is not None:
+            item.status, item.invoice, item.note = PeriodRunItem.Status.INVOICED, existing, ""
+        else:
+            to_issue.append((item, trade, quote, measured))
+    if not to_issue:
+        return
+    invoices = _write_invoices(
+        [(trade, quote, (*period, measured)) for _item, trade, quote, measured in to_issue], now=now
+    )
+    for (item, *_rest), invoice in zip(to_issue, invoices, strict=True):
+        item.status, item.invoice, item.note = PeriodRunItem.Status.INVOICED, invoice, ""
+
+
+def _write_invoices(entries: list[tuple[Trade, Quote, tuple[date, date, int]]], *, now: datetime) -> list[Invoice]:
+    """Draft, number, issue, post and announce many invoices of locked trades at once."""
+    references = payment_references(len(entries))
+    invoices = [
+        draft_invoice(trade, quote, period=period, payment_reference=reference)
+        for (trade, quote, period), reference in zip(entries, references, strict=True)
+    ]
+    Invoice.objects.bulk_create(invoices)
+    InvoiceLine.objects.bulk_create(
+        line
+        for invoice, (_trade, quote, _period) in zip(invoices, entries, strict=True)
+        for line in invoice_lines(invoice, quote)
+    )
+    S = Invoice.Status
+    InvoiceEvent.objects.bulk_create(
+        InvoiceEvent(invoice=i, from_status="", to_status=S.DRAFT, at=now) for i in invoices
+    )
+    by_seller: dict[int, list[Invoice]] = defaultdict(list)
+    for invoice in invoices:
+        by_seller[invoice.seller_id].append(invoice)
+    for seller_id in sorted(by_seller):  # counter rows locked in seller order: no deadlock between runs
+        batch = by_seller[seller_id]
+        numbers = next_numbers(seller=batch[0].seller, kind=DocumentSequence.Kind.INVOICE, when=now, count=len(batch))
+        for invoice, number in zip(batch, numbers, strict=True):
+            invoice.number = number
+    for invoice in invoices:
+        invoice.status, invoice.issued_at = S.ISSUED, now
+        invoice.due_at = now + timedelta(days=invoice.payment_terms_days)
+    Invoice.objects.bulk_update(invoices, ["number", "status", "issued_at", "due_at"])
+    InvoiceEvent.objects.bulk_create(
+        InvoiceEvent(invoice=i, from_status=S.DRAFT, to_status=S.ISSUED, at=now) for i in invoices
+    )
+    account = account_cache()
+    post_new_transactions(
+        [
+            (f"invoice:{i.pk}", "invoice", invoice_ledger_lines(i, account), f"Invoice {i.number}")
+            for i in invoices
+            if i.gross
+        ],
+        effective_at=now,
+    )
+    _announce(invoices)
+    return invoices
+
+
+def _announce(invoices: list[Invoice]) -> None:
+    """Webhooks, the buyers' notifications and the e-mails, as for one invoice, with the
+    subscriptions and memberships looked up once for the batch."""
+    from marketplace.models import Membership, WebhookEvent, WebhookSubscription
+    from marketplace.services.webhooks import publish_invoice_issued
+
+    parties = {i.seller_id for i in invoices} | {i.buyer_id for i in invoices}
+    subscribed = set(
+        WebhookSubscription.objects.filter(
+            organisation_id__in=parties, active=True, event_types__contains=[WebhookEvent.INVOICE_ISSUED]
+        ).values_list("organisation_id", flat=True)
+    )
+    members: dict[int, list] = defaultdict(list)
+    for membership in Membership.objects.filter(organisation_id__in={i.buyer_id for i in invoices}).select_related(
+        "user"
+    ):
+        members[membership.organisation_id].append(membership.user)
+    for invoice in invoices:
+        if {invoice.seller_id, invoice.buyer_id} & subscribed:
+            publish_invoice_issued(invoice)
+        invoice_id = invoice.pk
+        transaction.on_commit(lambda invoice_id=invoice_id: _send_on_commit(invoice_id))
+        _notify_buyer(invoice, members=members[invoice.buyer_id])
 
 
 def finish_period_run(*, run: PeriodRun, now: datetime) -> PeriodRun:

@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 OCT = datetime(2030, 10, 1).date()
 RUN_AT = datetime(2030, 11, 1, 3, 5, tzinfo=SHANGHAI)
 TRADES = 5
-ITEM_DELAY_S = "1.0"  # each item holds its transaction open this long in the worker
+ITEM_DELAY_S = "1.0"  # each batch holds its transaction open this long in the worker
+BATCH = "2"  # trades per transaction: batches [1, 2], [3, 4], [5]
 
 
 @pytest.fixture
@@ -43,6 +44,7 @@ def slow_worker(broker_url):  # noqa: F811
         CELERY_BROKER_URL=broker_url,
         EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend",
         SPINDLE_PERIOD_RUN_ITEM_DELAY_S=ITEM_DELAY_S,
+        PERIOD_RUN_BATCH=BATCH,
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "marketplace", "worker", "--pool=solo", "-Q", queue,
@@ -107,7 +109,7 @@ def test_worker_killed_mid_run_then_rerun_issues_each_invoice_once(slow_worker, 
         trades.append(trade)
 
     run_period_invoices.apply_async(args=[OCT.isoformat(), RUN_AT.isoformat()])
-    # Two invoices committed: the worker now sleeps inside the third item's transaction.
+    # The first batch committed (two invoices): the worker now sleeps inside the second one.
     _wait(lambda: Invoice.objects.count() >= 2, seconds=60, process=slow_worker, what="the first invoices")
     os.kill(slow_worker.pid, signal.SIGKILL)
     slow_worker.wait(timeout=15)
@@ -116,7 +118,7 @@ def test_worker_killed_mid_run_then_rerun_issues_each_invoice_once(slow_worker, 
 
     run = PeriodRun.objects.get(period_start=OCT)
     assert run.status == PeriodRun.Status.RUNNING
-    assert Invoice.objects.count() == 2  # the third one was rolled back with its item
+    assert Invoice.objects.count() == 2  # the second batch was rolled back with its items
     assert list(run.items.values_list("status", flat=True).order_by("pk")) == ["invoiced"] * 2 + ["pending"] * 3
 
     run = run_period_invoicing(period_start=OCT, now=datetime(2030, 11, 1, 4, tzinfo=SHANGHAI))
