@@ -10,12 +10,15 @@ what one invoice would bill); the final invoice at completion bills the rest
 Usage comes from the daily rollup (capacity BookingUsageDay), kept whenever a booking's usage is
 re-derived, so the run never rescans raw readings.
 
-The run: one PeriodRun row per month and one PeriodRunItem per eligible trade. Each item is
-claimed (SELECT … FOR UPDATE SKIP LOCKED) and processed in its own transaction together with its
-invoice, its number and its ledger entry, so a worker killed anywhere leaves either a finished
-item with its invoice or an untouched pending one; running again resumes where it stopped. The
-unique (trade, period_start) of invoices and the ledger's idempotency key per invoice make a
-second issue impossible even for a run started twice at once.
+The run: one PeriodRun row per month and one PeriodRunItem per eligible trade. Items are
+claimed in batches (SELECT … FOR UPDATE SKIP LOCKED, SPINDLE_PERIOD_RUN_BATCH at a time) and each
+batch is finished in one transaction together with its invoices, their numbers and their ledger
+entries, so a worker killed anywhere leaves finished items with their invoices and untouched
+pending ones, never half an invoice; running again resumes where it stopped. The unique
+(trade, period_start) of invoices and the ledger's idempotency key per invoice make a second
+issue impossible even for a run started twice at once. Batches write with bulk statements (the
+month-end run must price 10,000 rentals in about a minute); a batch that hits a database error
+is redone item by item through issue_period_invoice, the one-trade path.
 """
 
 from __future__ import annotations
