@@ -10,6 +10,7 @@ number is ever used twice or skipped.
 from __future__ import annotations
 
 import secrets
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -75,6 +76,41 @@ def next_numbers(*, seller: Organisation, kind: str, when: datetime, count: int)
         last = _increment(seller.pk, year, kind, count)
     middle = "CN-" if kind == DocumentSequence.Kind.CREDIT_NOTE else ""
     return [f"{series_prefix(seller)}-{middle}{year}-{n:06d}" for n in range(last - count + 1, last + 1)]
+
+
+def next_numbers_for(*, sellers: list[Organisation], kind: str, when: datetime) -> dict[int, list[str]]:
+    """Numbers for many invoices of many sellers at once (``sellers``: one entry per document,
+    in order): the counter rows are created if missing and locked in primary-key order (so two
+    such calls never deadlock), then all advanced by one statement."""
+    wanted: dict[tuple[int, int], int] = defaultdict(int)
+    seller_of: dict[int, Organisation] = {}
+    for seller in sellers:
+        wanted[(seller.pk, _seller_year(seller, when))] += 1
+        seller_of[seller.pk] = seller
+    DocumentSequence.objects.bulk_create(
+        [DocumentSequence(seller_id=s, year=y, kind=kind) for s, y in sorted(wanted)], ignore_conflicts=True
+    )
+    rows = [
+        row
+        for row in DocumentSequence.objects.select_for_update()
+        .filter(seller_id__in=seller_of, year__in={y for _s, y in wanted}, kind=kind)
+        .order_by("pk")
+        if (row.seller_id, row.year) in wanted
+    ]
+    table = DocumentSequence._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} s SET last_number = s.last_number + v.n"  # noqa: S608 — our table name
+            " FROM unnest(%s::bigint[], %s::int[]) AS v(id, n) WHERE s.id = v.id",
+            [[row.pk for row in rows], [wanted[(row.seller_id, row.year)] for row in rows]],
+        )
+    middle = "CN-" if kind == DocumentSequence.Kind.CREDIT_NOTE else ""
+    numbers: dict[int, list[str]] = {}
+    for row in rows:
+        count = wanted[(row.seller_id, row.year)]
+        prefix = f"{series_prefix(seller_of[row.seller_id])}-{middle}{row.year}-"
+        numbers[row.seller_id] = [f"{prefix}{n:06d}" for n in range(row.last_number + 1, row.last_number + count + 1)]
+    return numbers
 
 
 def _increment(seller_id: int, year: int, kind: str, count: int) -> int | None:

@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, DecimalField, F, Sum, When
+from django.db.models import Case, DecimalField, F, Q, Sum, When
 from django.utils import timezone
 
 from billing.models import JournalTransaction, LedgerAccount, Posting
@@ -173,10 +173,34 @@ def trial_balance(currency: str) -> Decimal:
     return result["total"] or Decimal("0.00")
 
 
-def account_cache():
-    """``ledger_account`` remembering what it found: for writing many entries in one transaction
-    (discard it with the transaction)."""
+def account_cache(specs: list[tuple[str, str, Organisation | None]] = ()):
+    """``ledger_account`` remembering what it found, for writing many entries in one
+    transaction (discard it with the transaction). ``specs`` (code, currency, organisation) are
+    fetched — and the missing ones created — with three statements up front."""
     found: dict[tuple, LedgerAccount] = {}
+    wanted = {(code, currency, organisation.pk if organisation else None) for code, currency, organisation in specs}
+    if wanted:
+
+        def fetch():
+            query = Q()
+            for code, currency, organisation_id in wanted:
+                query |= Q(code=code, currency=currency, organisation_id=organisation_id)
+            for account in LedgerAccount.objects.filter(query):
+                found[(account.code, account.currency, account.organisation_id)] = account
+
+        fetch()
+        missing = wanted - set(found)
+        if missing:
+            LedgerAccount.objects.bulk_create(
+                [
+                    LedgerAccount(
+                        code=code, currency=currency, organisation_id=organisation_id, type=ACCOUNT_TYPES[code]
+                    )
+                    for code, currency, organisation_id in sorted(missing, key=str)
+                ],
+                ignore_conflicts=True,
+            )
+            fetch()
 
     def account(code: str, *, currency: str, organisation: Organisation | None = None) -> LedgerAccount:
         key = (code, currency, organisation.pk if organisation is not None else None)

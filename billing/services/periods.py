@@ -46,7 +46,7 @@ from billing.services.invoices import (
     draft_invoice,
     invoice_ledger_lines,
     invoice_lines,
-    next_numbers,
+    next_numbers_for,
     payment_references,
 )
 from billing.services.ledger import account_cache, post_new_transactions
@@ -264,12 +264,30 @@ def process_period_run(*, run: PeriodRun, now: datetime | None = None) -> Period
                 for item in items:
                     item.attempts = attempts[item.pk]  # the rolled-back batch did not count
                     _process_item(run, item, now=now)
-            PeriodRunItem.objects.bulk_update(items, ["status", "invoice", "note", "attempts", "finished_at"])
+            _save_items(items)
             if delay:
                 # Test hook (SPINDLE_PERIOD_RUN_ITEM_DELAY_S): hold the batch's transaction open so
                 # a worker can be killed deterministically in the middle of one.
                 time.sleep(delay)
     return finish_period_run(run=run, now=now)
+
+
+def _save_items(items: list[PeriodRunItem]) -> None:
+    with connection.cursor() as cursor:  # one statement for the batch
+        cursor.execute(
+            "UPDATE billing_periodrunitem p SET status = v.status, invoice_id = v.invoice_id, note = v.note,"
+            " attempts = v.attempts, finished_at = v.finished_at"
+            " FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::int[], %s::timestamptz[])"
+            " AS v(id, status, invoice_id, note, attempts, finished_at) WHERE p.id = v.id",
+            [
+                [i.pk for i in items],
+                [i.status for i in items],
+                [i.invoice_id for i in items],
+                [i.note for i in items],
+                [i.attempts for i in items],
+                [i.finished_at for i in items],
+            ],
+        )
 
 
 def _process_item(run: PeriodRun, item: PeriodRunItem, *, now: datetime) -> None:
@@ -360,22 +378,33 @@ def _write_invoices(entries: list[tuple[Trade, Quote, tuple[date, date, int]]], 
     InvoiceEvent.objects.bulk_create(
         InvoiceEvent(invoice=i, from_status="", to_status=S.DRAFT, at=now) for i in invoices
     )
-    by_seller: dict[int, list[Invoice]] = defaultdict(list)
+    numbers = {
+        seller_id: iter(series)
+        for seller_id, series in next_numbers_for(
+            sellers=[i.seller for i in invoices], kind=DocumentSequence.Kind.INVOICE, when=now
+        ).items()
+    }
     for invoice in invoices:
-        by_seller[invoice.seller_id].append(invoice)
-    for seller_id in sorted(by_seller):  # counter rows locked in seller order: no deadlock between runs
-        batch = by_seller[seller_id]
-        numbers = next_numbers(seller=batch[0].seller, kind=DocumentSequence.Kind.INVOICE, when=now, count=len(batch))
-        for invoice, number in zip(batch, numbers, strict=True):
-            invoice.number = number
-    for invoice in invoices:
+        invoice.number = next(numbers[invoice.seller_id])
         invoice.status, invoice.issued_at = S.ISSUED, now
         invoice.due_at = now + timedelta(days=invoice.payment_terms_days)
-    Invoice.objects.bulk_update(invoices, ["number", "status", "issued_at", "due_at"])
+    with connection.cursor() as cursor:  # one statement (bulk_update's CASE per row is slow)
+        cursor.execute(
+            "UPDATE billing_invoice i SET number = v.number, status = %s, issued_at = %s, due_at = v.due_at"
+            " FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[]) AS v(id, number, due_at) WHERE i.id = v.id",
+            [S.ISSUED, now, [i.pk for i in invoices], [i.number for i in invoices], [i.due_at for i in invoices]],
+        )
     InvoiceEvent.objects.bulk_create(
         InvoiceEvent(invoice=i, from_status=S.DRAFT, to_status=S.ISSUED, at=now) for i in invoices
     )
-    account = account_cache()
+    specs = {("commission_revenue", i.currency, None) for i in invoices}
+    for i in invoices:
+        specs |= {
+            ("buyer_receivable", i.currency, i.buyer),
+            ("provider_payable", i.currency, i.seller),
+            ("vat_payable", i.currency, i.seller),
+        }
+    account = account_cache(sorted(specs, key=lambda spec: (spec[0], spec[1], spec[2].pk if spec[2] else 0)))
     post_new_transactions(
         [
             (f"invoice:{i.pk}", "invoice", invoice_ledger_lines(i, account), f"Invoice {i.number}")
