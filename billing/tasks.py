@@ -41,6 +41,15 @@ def email_invoice(invoice_id: int) -> int:
 
 
 @shared_task
+def email_invoices(invoice_ids: list[int]) -> int:
+    """Fan out the e-mails of many invoices issued together (a period run's batch), so issuing
+    them costs one enqueue; each e-mail is still its own task."""
+    for invoice_id in invoice_ids:
+        email_invoice.delay(invoice_id)
+    return len(invoice_ids)
+
+
+@shared_task
 def mark_overdue_invoices() -> int:
     from billing.services.invoices import mark_overdue
 

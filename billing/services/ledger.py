@@ -182,11 +182,16 @@ def account_cache(specs: list[tuple[str, str, Organisation | None]] = ()):
     if wanted:
 
         def fetch():
-            query = Q()
-            for code, currency, organisation_id in wanted:
-                query |= Q(code=code, currency=currency, organisation_id=organisation_id)
-            for account in LedgerAccount.objects.filter(query):
-                found[(account.code, account.currency, account.organisation_id)] = account
+            organisations = {organisation_id for _c, _cu, organisation_id in wanted}
+            candidates = LedgerAccount.objects.filter(
+                Q(organisation_id__in=organisations - {None}) | Q(organisation__isnull=True),
+                code__in={code for code, _cu, _o in wanted},
+                currency__in={currency for _c, currency, _o in wanted},
+            )
+            for account in candidates:
+                key = (account.code, account.currency, account.organisation_id)
+                if key in wanted:
+                    found[key] = account
 
         fetch()
         missing = wanted - set(found)

@@ -41,7 +41,6 @@ from billing.pricing import Quote, price_period
 from billing.services.invoices import (
     _issue,
     _notify_buyer,
-    _send_on_commit,
     billed_by_periods,
     draft_invoice,
     invoice_ledger_lines,
@@ -437,9 +436,15 @@ def _announce(invoices: list[Invoice]) -> None:
     for invoice in invoices:
         if {invoice.seller_id, invoice.buyer_id} & subscribed:
             publish_invoice_issued(invoice)
-        invoice_id = invoice.pk
-        transaction.on_commit(lambda invoice_id=invoice_id: _send_on_commit(invoice_id))
         _notify_buyer(invoice, members=members[invoice.buyer_id])
+    ids = [invoice.pk for invoice in invoices]
+    transaction.on_commit(lambda: _email_on_commit(ids))
+
+
+def _email_on_commit(invoice_ids: list[int]) -> None:
+    from billing.tasks import email_invoices
+
+    email_invoices.delay(invoice_ids)
 
 
 def finish_period_run(*, run: PeriodRun, now: datetime) -> PeriodRun:

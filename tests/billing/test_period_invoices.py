@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 from django.db import IntegrityError, transaction
 
 from billing.models import Invoice, JournalTransaction, PeriodRun, PeriodRunItem
@@ -13,6 +14,7 @@ from billing.pricing import price_trade
 from billing.services.invoices import issue_invoice_for_trade, trade_usage
 from billing.services.ledger import trial_balance
 from billing.services.periods import run_period_invoicing
+from marketplace.models import Notification
 from tests.billing.period_world import BERLIN, SHANGHAI, complete, daily_readings, long_rental, report
 
 pytestmark = pytest.mark.django_db
@@ -38,8 +40,9 @@ def rental(provider_org, provider_owner, buyer_org, buyer_owner):
     return trade
 
 
-def test_golden_period_invoice_for_october(rental, provider_org):
-    run = run_period_invoicing(now=RUN_AT)
+def test_golden_period_invoice_for_october(rental, provider_org, buyer_owner, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = run_period_invoicing(now=RUN_AT)
 
     assert (run.period_start, run.period_end, run.status) == (OCT, NOV, PeriodRun.Status.COMPLETED)
     assert (run.items_total, run.invoiced, run.skipped, run.failed) == (1, 1, 0, 0)
@@ -57,6 +60,10 @@ def test_golden_period_invoice_for_october(rental, provider_org):
     assert (invoice.commission, invoice.provider_share) == (Decimal("595.13"), Decimal("11307.41"))
     assert JournalTransaction.objects.filter(idempotency_key=f"invoice:{invoice.pk}").count() == 1
     assert trial_balance("CNY") == Decimal("0.00")
+    # The buyer is notified and e-mailed the PDF, as for any invoice.
+    assert Notification.objects.filter(user=buyer_owner, kind="invoice_issued").count() == 1
+    [email] = [m for m in mail.outbox if m.attachments]  # the other one is the notification's
+    assert email.to == [buyer_owner.email] and email.attachments[0][0] == "SP-2030-000001.pdf"
 
 
 def test_running_again_issues_nothing_new(rental):
