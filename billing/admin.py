@@ -8,6 +8,8 @@ from billing.models import (
     JournalTransaction,
     LedgerAccount,
     Payment,
+    PeriodRun,
+    PeriodRunItem,
     Posting,
 )
 from marketplace.admin_base import ReadOnlyAdmin
@@ -52,8 +54,10 @@ class InvoiceLineInline(admin.TabularInline):
 class InvoiceAdmin(ReadOnlyAdmin):
     """Invoices change only through billing services (issue, credit note, payment)."""
 
-    list_display = ["number", "seller", "buyer", "status", "gross", "currency", "issued_at", "due_at", "paid_at"]
-    list_filter = ["status", "currency"]
+    list_display = [
+        "number", "seller", "buyer", "status", "gross", "currency", "period_start", "issued_at", "due_at", "paid_at",
+    ]  # fmt: skip
+    list_filter = ["status", "currency", "period_start"]
     search_fields = ["number", "payment_reference", "seller__name", "buyer__name"]
     list_select_related = ["seller", "buyer"]
     inlines = [InvoiceLineInline]
@@ -79,3 +83,31 @@ class BankRefundAdmin(ReadOnlyAdmin):
     list_display = ["invoice", "credit_note", "amount", "currency", "status", "bank_reference", "created_at"]
     list_filter = ["status", "currency"]
     search_fields = ["invoice__number", "credit_note__number", "bank_reference"]
+
+
+class PeriodRunItemInline(admin.TabularInline):
+    model = PeriodRunItem
+    extra = 0
+    can_delete = False
+    readonly_fields = ["trade", "status", "invoice", "note", "attempts", "finished_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PeriodRun)
+class PeriodRunAdmin(ReadOnlyAdmin):
+    """Month-end invoicing runs; operators resume them from /ops/period-runs/."""
+
+    list_display = [
+        "period_start",
+        "status",
+        "items_total",
+        "invoiced",
+        "skipped",
+        "failed",
+        "started_at",
+        "finished_at",
+    ]
+    list_filter = ["status"]
+    inlines = [PeriodRunItemInline]

@@ -206,6 +206,13 @@ class Invoice(models.Model):
     fapiao_name = models.CharField(max_length=255, blank=True)
     fapiao_type = models.CharField(max_length=100, blank=True)
     fapiao_uploaded_at = models.DateTimeField(null=True, blank=True)
+    # A period invoice of a long rental bills the machine-hours of one closed month (local dates
+    # in the provider's time zone, end exclusive); the final invoice at completion bills the rest.
+    period_start = models.DateField(_("period from"), null=True, blank=True)
+    period_end = models.DateField(_("period until"), null=True, blank=True)
+    # Measured in-window run time of the trade from its start up to period_end (cumulative): what
+    # this period invoice and the ones before it billed together.
+    period_seconds = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -214,9 +221,25 @@ class Invoice(models.Model):
         ordering = ["-issued_at", "-pk"]
         constraints = [
             models.UniqueConstraint(fields=["seller", "number"], condition=~Q(number=""), name="invoice_number_unique"),
-            # One primary invoice per trade (supplementary invoices point at it).
+            # One primary (final) invoice per trade (supplementary invoices point at it) …
             models.UniqueConstraint(
-                fields=["trade"], condition=Q(supplements__isnull=True), name="invoice_one_per_trade"
+                fields=["trade"],
+                condition=Q(supplements__isnull=True, period_start__isnull=True),
+                name="invoice_one_per_trade",
+            ),
+            # … and one period invoice per trade and period, whoever runs the month-end job twice.
+            models.UniqueConstraint(
+                fields=["trade", "period_start"], condition=Q(period_start__isnull=False), name="invoice_one_per_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(period_start__isnull=True, period_end__isnull=True, period_seconds__isnull=True)
+                | Q(
+                    period_start__isnull=False,
+                    period_end__gt=models.F("period_start"),
+                    period_seconds__gte=0,
+                    supplements__isnull=True,
+                ),
+                name="invoice_period_consistent",
             ),
             models.CheckConstraint(
                 condition=Q(gross=models.F("net") + models.F("vat"))
@@ -239,6 +262,10 @@ class Invoice(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in (self.Status.ISSUED, self.Status.OVERDUE)
+
+    @property
+    def is_period(self) -> bool:
+        return self.period_start is not None
 
 
 class InvoiceLine(models.Model):
@@ -664,3 +691,73 @@ class ReconciliationItem(models.Model):
     @property
     def difference(self):
         return (self.stripe_amount or 0) - (self.ledger_amount or 0)
+
+
+# --- month-end period runs -------------------------------------------------------------------
+
+
+class PeriodRun(models.Model):
+    """One month-end invoicing run: a period invoice for every long rental that had booked time
+    in the closed month. Its items are claimed one by one, each in its own transaction, so a run
+    interrupted anywhere (a killed worker) is resumed by running it again: done items are skipped,
+    and the unique (trade, period_start) of invoices makes a second issue impossible anyway."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        COMPLETED = "completed", _("Completed")
+        FAILED = "failed", _("Failed")
+
+    period_start = models.DateField(_("period from"), unique=True)
+    period_end = models.DateField(_("period until"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    items_total = models.PositiveIntegerField(_("trades"), default=0)
+    invoiced = models.PositiveIntegerField(_("invoiced"), default=0)
+    skipped = models.PositiveIntegerField(_("skipped"), default=0)
+    failed = models.PositiveIntegerField(_("failed"), default=0)
+
+    class Meta:
+        verbose_name = _("period invoicing run")
+        verbose_name_plural = _("period invoicing runs")
+        ordering = ["-period_start"]
+        constraints = [
+            models.CheckConstraint(condition=Q(period_end__gt=models.F("period_start")), name="periodrun_ordered")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period_start:%Y-%m} ({self.status})"
+
+
+class PeriodRunItem(models.Model):
+    """One trade of a period run and what became of it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        INVOICED = "invoiced", _("Invoiced")
+        SKIPPED = "skipped", _("Skipped")
+        FAILED = "failed", _("Failed")
+
+    run = models.ForeignKey(PeriodRun, on_delete=models.CASCADE, related_name="items")
+    trade = models.ForeignKey("marketplace.Trade", on_delete=models.PROTECT, related_name="period_run_items")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    invoice = models.OneToOneField(
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="period_run_item"
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "trade"], name="periodrunitem_unique"),
+            models.CheckConstraint(
+                condition=~Q(status="invoiced") | Q(invoice__isnull=False), name="periodrunitem_invoiced_has_invoice"
+            ),
+        ]
+        indexes = [models.Index(fields=["run", "status"], name="periodrunitem_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.trade_id}: {self.status}"

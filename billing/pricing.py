@@ -110,29 +110,116 @@ def _line(code, description, quantity, unit, unit_price, currency, rule="half_up
     )
 
 
-def price_trade(terms: Terms, usage: Usage) -> Quote:
+@dataclass(frozen=True)
+class Billed:
+    """What the trade's period invoices billed before this one (sums over their lines), so the
+    next invoice bills only the difference. Machine-hours are billed *cumulatively*: each invoice
+    bills rounded-hours(usage to date) − hours billed before, and the amount likewise
+    round(hours to date × rate) − amounts billed before, so however the usage is cut into
+    periods the trade's invoices add up to exactly what one invoice for all of it would bill."""
+
+    measured_seconds: int = 0
+    hours: Decimal = ZERO
+    hours_amount: Decimal = ZERO
+    work: Decimal = ZERO  # machine-hours and setup billed: what the minimum charge is measured against
+    net: Decimal = ZERO
+    commission: Decimal = ZERO
+    setup: bool = False
+
+
+NOTHING_BILLED = Billed()
+
+
+def _hours_line(terms: Terms, *, seconds_to_date: int, billed: Billed, description) -> Line:
+    """Machine-hours to date minus what was billed: quantity and amount both by difference."""
+    hours_to_date = billed_hours(
+        seconds_to_date, increment_minutes=terms.billing_increment_minutes, rounding=terms.increment_rounding
+    )
+    amount_to_date = quantize(hours_to_date * terms.rate, terms.currency, HALF_UP)
+    rule = f"{terms.increment_rounding}_{terms.billing_increment_minutes}min+half_up"
+    return Line(
+        code="machine_hours",
+        description=str(description),
+        quantity=hours_to_date - billed.hours,
+        unit="h",
+        unit_price=terms.rate,
+        amount=amount_to_date - billed.hours_amount,
+        rule=f"cumulative_{rule}" if billed.hours else rule,
+    )
+
+
+def _totals(terms: Terms, lines: list[Line], notes: list[str], billed: Billed) -> Quote:
+    """Net, VAT (once, on this invoice's net) and the commission: the trade's commission to date
+    minus what earlier invoices took, so the category's minimum and maximum hold per trade."""
+    currency = terms.currency
+    net = sum((line.amount for line in lines), ZERO)
+    vat = quantize(net * terms.vat_rate, currency, HALF_UP)
+    commission = commission_on(billed.net + net, terms) - billed.commission
+    commission = max(min(commission, net), ZERO)  # never more than the work itself
+    return Quote(
+        currency=currency,
+        lines=lines,
+        net=net,
+        vat_rate=terms.vat_rate,
+        vat=vat,
+        gross=net + vat,
+        commission=commission,
+        provider_share=net - commission,
+        notes=notes,
+    )
+
+
+def price_period(terms: Terms, *, seconds_to_date: int, billed: Billed, period: str) -> Quote:
+    """A period invoice of a long rental: the machine-hours measured up to the period's end that
+    earlier period invoices did not bill, and the setup fee on the first one. Overrun, the
+    minimum-charge top-up, material and freight wait for the final invoice."""
+    if terms.billing_unit != "machine_hour":
+        raise ValueError("only machine-hour trades are invoiced by period")
+    seconds_to_date = max(seconds_to_date, billed.measured_seconds)
+    lines = [
+        _hours_line(
+            terms,
+            seconds_to_date=seconds_to_date,
+            billed=billed,
+            description=_(
+                "Machine-hours, period %(period)s (measured %(measured)s h to date, %(billed)s h billed before)"
+            )
+            % {
+                "period": period,
+                "measured": _hours(Decimal(seconds_to_date) / HOUR),
+                "billed": _hours(billed.hours),
+            },
+        )
+    ]
+    if terms.setup_fee and not billed.setup:
+        lines.append(_line("setup", _("Setup"), Decimal(1), "", terms.setup_fee, terms.currency))
+    return _totals(terms, lines, [], billed)
+
+
+def price_trade(terms: Terms, usage: Usage, billed: Billed = NOTHING_BILLED) -> Quote:
+    """The trade's (final) invoice; with ``billed``, only what its period invoices did not bill."""
     currency = terms.currency
     lines: list[Line] = []
     notes: list[str] = []
     if terms.billing_unit == "machine_hour":
-        hours = billed_hours(
-            usage.measured_seconds,
-            increment_minutes=terms.billing_increment_minutes,
-            rounding=terms.increment_rounding,
-        )
         booked = Decimal(usage.booked_seconds) / HOUR
-        lines.append(
-            _line(
-                "machine_hours",
-                _("Machine-hours (measured %(measured)s h, booked %(booked)s h)")
-                % {"measured": _hours(Decimal(usage.measured_seconds) / HOUR), "booked": _hours(booked)},
-                hours,
-                "h",
-                terms.rate,
-                currency,
-                rule=f"{terms.increment_rounding}_{terms.billing_increment_minutes}min+half_up",
+        measured = {"measured": _hours(Decimal(usage.measured_seconds) / HOUR), "booked": _hours(booked)}
+        if billed.hours or billed.setup:
+            description = _(
+                "Machine-hours (measured %(measured)s h, booked %(booked)s h; %(billed)s h billed by period invoices)"
+            ) % {**measured, "billed": _hours(billed.hours)}
+        else:
+            description = _("Machine-hours (measured %(measured)s h, booked %(booked)s h)") % measured
+        seconds_to_date = usage.measured_seconds
+        if seconds_to_date < billed.measured_seconds:
+            # Later corrections lowered the usage below what period invoices billed: bill no
+            # hours here (never a negative line); the difference is for a credit note.
+            notes.append(
+                str(_("Corrected usage is %(hours)s h below what period invoices billed; ask for a credit note."))
+                % {"hours": _hours(Decimal(billed.measured_seconds - seconds_to_date) / HOUR)}
             )
-        )
+            seconds_to_date = billed.measured_seconds
+        lines.append(_hours_line(terms, seconds_to_date=seconds_to_date, billed=billed, description=description))
         if usage.approved_overrun_seconds:
             overrun = billed_hours(
                 usage.approved_overrun_seconds,
@@ -159,9 +246,10 @@ def price_trade(terms: Terms, usage: Usage) -> Quote:
         lines.append(_line("parts", _("Accepted parts"), Decimal(usage.accepted_parts), "pcs", terms.rate, currency))
     else:
         raise ValueError(f"unknown billing unit {terms.billing_unit!r}")
-    if terms.setup_fee:
+    if terms.setup_fee and not billed.setup:
         lines.append(_line("setup", _("Setup"), Decimal(1), "", terms.setup_fee, currency))
-    work = sum((line.amount for line in lines), ZERO)
+    # The minimum charge applies to the whole trade: the work of its period invoices counts.
+    work = billed.work + sum((line.amount for line in lines), ZERO)
     if terms.minimum_charge and work < terms.minimum_charge:
         top_up = terms.minimum_charge - work
         lines.append(_line("minimum_top_up", _("Minimum charge top-up"), Decimal(1), "", top_up, currency))
@@ -170,20 +258,7 @@ def price_trade(terms: Terms, usage: Usage) -> Quote:
     if terms.freight:
         lines.append(_line("freight", _("Freight"), Decimal(1), "", terms.freight, currency))
 
-    net = sum((line.amount for line in lines), ZERO)
-    vat = quantize(net * terms.vat_rate, currency, HALF_UP)
-    commission = commission_on(net, terms)
-    return Quote(
-        currency=currency,
-        lines=lines,
-        net=net,
-        vat_rate=terms.vat_rate,
-        vat=vat,
-        gross=net + vat,
-        commission=commission,
-        provider_share=net - commission,
-        notes=notes,
-    )
+    return _totals(terms, lines, notes, billed)
 
 
 def commission_on(net: Decimal, terms: Terms) -> Decimal:

@@ -41,10 +41,35 @@ def email_invoice(invoice_id: int) -> int:
 
 
 @shared_task
+def email_invoices(invoice_ids: list[int]) -> int:
+    """Fan out the e-mails of many invoices issued together (a period run's batch), so issuing
+    them costs one enqueue; each e-mail is still its own task."""
+    for invoice_id in invoice_ids:
+        email_invoice.delay(invoice_id)
+    return len(invoice_ids)
+
+
+@shared_task
 def mark_overdue_invoices() -> int:
     from billing.services.invoices import mark_overdue
 
     return mark_overdue()
+
+
+@shared_task
+def run_period_invoices(period_start: str | None = None, as_of: str | None = None) -> dict:
+    """Month-end invoicing of long rentals (beat: hourly on the 1st and 2nd, each pass adding the
+    providers whose month has closed by then). Resumes an interrupted run; never issues twice.
+    ``as_of`` evaluates the run at another moment than now (replays and tests)."""
+    from datetime import date, datetime
+
+    from billing.services.periods import run_period_invoicing
+
+    run = run_period_invoicing(
+        period_start=date.fromisoformat(period_start) if period_start else None,
+        now=datetime.fromisoformat(as_of) if as_of else None,
+    )
+    return {"run": run.pk, "status": run.status, "invoiced": run.invoiced, "failed": run.failed}
 
 
 @shared_task(bind=True, max_retries=10)

@@ -34,4 +34,5 @@ urlpatterns = [
         ops_views.ops_reconciliation_explain,
         name="ops_reconciliation_explain",
     ),
+    path("ops/period-runs/", views.ops_period_runs, name="ops_period_runs"),
 ]

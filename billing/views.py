@@ -31,7 +31,7 @@ from billing.forms import (
     FapiaoForm,
     SupplementaryInvoiceForm,
 )
-from billing.models import BankRefund, BuyerBillingProfile, Invoice
+from billing.models import BankRefund, BuyerBillingProfile, Invoice, PeriodRun, PeriodRunItem
 from billing.services import card_payments, payments, payouts
 from billing.services import invoices as services
 from billing.services.ledger import trial_balance
@@ -499,3 +499,30 @@ def ops_payouts(request):
         "payouts": selectors.recent_payouts(),
     }
     return render(request, "billing/ops_payouts.html", context, status=status)
+
+
+@operator_required
+@require_http_methods(["GET", "POST"])
+def ops_period_runs(request):
+    """Month-end invoicing runs of long rentals; a failed or interrupted one can be resumed."""
+    from billing.services import periods
+
+    if request.method == "POST":
+        run = PeriodRun.objects.filter(pk=request.POST.get("run")).first()
+        if run is None:
+            raise Http404
+        try:
+            periods.rerun_period(run=run)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            period = f"{run.period_start:%Y-%m}"
+            messages.success(request, _("The run for %(period)s was sent to a worker again.") % {"period": period})
+        return redirect(reverse("billing:ops_period_runs"))
+    runs = PeriodRun.objects.all()[:24]
+    failed_items = (
+        PeriodRunItem.objects.filter(run__in=runs, status=PeriodRunItem.Status.FAILED)
+        .select_related("run", "trade")
+        .order_by("run", "pk")[:100]
+    )
+    return render(request, "billing/ops_period_runs.html", {"runs": runs, "failed_items": failed_items})

@@ -633,6 +633,7 @@ class ReviewEvent(models.Model):
 # --- Metering: devices, meter readings and usage per booking window (capacity/models_metering.py) ---
 from capacity.models_metering import (  # noqa: E402, F401
     BookingUsage,
+    BookingUsageDay,
     Device,
     JobReport,
     JobReportEvent,

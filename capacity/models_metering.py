@@ -140,6 +140,28 @@ class BookingUsage(models.Model):
         return f"{self.booking_id}: {self.run_seconds}s, {self.parts} parts"
 
 
+class BookingUsageDay(models.Model):
+    """The booking's in-window usage split by the provider's local calendar day: a rollup kept
+    beside BookingUsage whenever it is re-derived, so a month-end invoicing run sums a few rows
+    per booking instead of rescanning raw readings. Days follow the provider's time zone, so a
+    month in the rollup is the month on the provider's invoice."""
+
+    booking = models.ForeignKey("capacity.Booking", on_delete=models.PROTECT, related_name="usage_days")
+    day = models.DateField(_("day"))
+    run_seconds = models.DecimalField(_("run time (s)"), max_digits=14, decimal_places=3, default=0)
+    parts = models.DecimalField(_("parts"), max_digits=14, decimal_places=3, default=0)
+    computed_at = models.DateTimeField(_("computed"))
+
+    class Meta:
+        verbose_name = _("daily booking usage")
+        verbose_name_plural = _("daily booking usage")
+        ordering = ["booking", "day"]
+        constraints = [models.UniqueConstraint(fields=["booking", "day"], name="bookingusageday_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.booking_id} {self.day}: {self.run_seconds}s"
+
+
 class UsageAdjustment(models.Model):
     """A correction to final usage (late data, a job report confirmed after finality). Append-only."""
 

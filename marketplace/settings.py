@@ -373,3 +373,15 @@ CELERY_BEAT_SCHEDULE["billing-reconcile-stripe"] = {
     "task": "billing.tasks.reconcile_stripe",
     "schedule": crontab(hour=3, minute=30),
 }
+# Month-end period invoices of long rentals (billing.services.periods): hourly on the 1st and 2nd
+# (TIME_ZONE), each pass adding providers whose own month closed at least the grace period ago
+# (late readings); re-runs resume and never issue twice.
+SPINDLE_PERIOD_RUN_GRACE_HOURS = env_int("PERIOD_RUN_GRACE_HOURS", 2)
+# Trades per transaction of the run (a killed worker loses at most one uncommitted batch).
+SPINDLE_PERIOD_RUN_BATCH = env_int("PERIOD_RUN_BATCH", 200)
+# Test hook only: seconds each batch of the run holds its transaction open (the killed-worker test).
+SPINDLE_PERIOD_RUN_ITEM_DELAY_S = float(env("SPINDLE_PERIOD_RUN_ITEM_DELAY_S", "0") or 0)
+CELERY_BEAT_SCHEDULE["billing-period-invoices"] = {
+    "task": "billing.tasks.run_period_invoices",
+    "schedule": crontab(minute=5, day_of_month="1,2"),
+}

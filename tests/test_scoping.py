@@ -291,6 +291,8 @@ ACCESS = {
     "billing:ops_reconciliation": OPERATOR,
     "billing:ops_reconciliation_run": OPERATOR,
     "billing:ops_reconciliation_explain": OPERATOR,
+    # month-end period invoicing runs: operators watch and resume them
+    "billing:ops_period_runs": OPERATOR,
 }
 
 # Routes provided by libraries whose access rules are their own (allauth, the admin).

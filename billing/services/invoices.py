@@ -12,13 +12,14 @@ number is ever used twice or skipped.
 from __future__ import annotations
 
 import secrets
+from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -34,7 +35,18 @@ from billing.models import (
     InvoiceLine,
 )
 from billing.money import format_money, quantize
-from billing.pricing import CreditSplit, Terms, Usage, extra_line, price_extra_lines, price_trade, split_credit
+from billing.pricing import (
+    NOTHING_BILLED,
+    Billed,
+    CreditSplit,
+    Quote,
+    Terms,
+    Usage,
+    extra_line,
+    price_extra_lines,
+    price_trade,
+    split_credit,
+)
 from billing.services.ledger import credit, debit, ledger_account, post_transaction
 from marketplace.errors import DomainError
 from marketplace.models import Organisation, Trade, User
@@ -66,18 +78,75 @@ def _seller_year(seller: Organisation, when: datetime) -> int:
 def next_number(*, seller: Organisation, kind: str, when: datetime) -> str:
     """Take the next number of the seller's series for ``when``'s year. Must run inside the
     issuing transaction: the counter row stays locked until it commits or rolls back."""
+    return next_numbers(seller=seller, kind=kind, when=when, count=1)[0]
+
+
+def next_numbers(*, seller: Organisation, kind: str, when: datetime, count: int) -> list[str]:
+    """The next ``count`` numbers of the seller's series, in order (same rules as next_number)."""
     year = _seller_year(seller, when)
-    DocumentSequence.objects.get_or_create(seller=seller, year=year, kind=kind)  # first of the year
-    sequence = DocumentSequence.objects.select_for_update().get(seller=seller, year=year, kind=kind)
-    sequence.last_number += 1
-    sequence.save(update_fields=["last_number"])
+    # One UPDATE takes the row lock and the numbers at once; the first of the year creates the row.
+    last = _increment(seller.pk, year, kind, count)
+    if last is None:
+        DocumentSequence.objects.get_or_create(seller=seller, year=year, kind=kind)
+        last = _increment(seller.pk, year, kind, count)
     middle = "CN-" if kind == DocumentSequence.Kind.CREDIT_NOTE else ""
-    return f"{series_prefix(seller)}-{middle}{year}-{sequence.last_number:06d}"
+    return [f"{series_prefix(seller)}-{middle}{year}-{n:06d}" for n in range(last - count + 1, last + 1)]
+
+
+def next_numbers_for(*, sellers: list[Organisation], kind: str, when: datetime) -> dict[int, list[str]]:
+    """Numbers for many invoices of many sellers at once (``sellers``: one entry per document,
+    in order): the counter rows are created if missing and locked in primary-key order (so two
+    such calls never deadlock), then all advanced by one statement."""
+    wanted: dict[tuple[int, int], int] = defaultdict(int)
+    seller_of: dict[int, Organisation] = {}
+    for seller in sellers:
+        wanted[(seller.pk, _seller_year(seller, when))] += 1
+        seller_of[seller.pk] = seller
+    DocumentSequence.objects.bulk_create(
+        [DocumentSequence(seller_id=s, year=y, kind=kind) for s, y in sorted(wanted)], ignore_conflicts=True
+    )
+    rows = [
+        row
+        for row in DocumentSequence.objects.select_for_update()
+        .filter(seller_id__in=seller_of, year__in={y for _s, y in wanted}, kind=kind)
+        .order_by("pk")
+        if (row.seller_id, row.year) in wanted
+    ]
+    table = DocumentSequence._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} s SET last_number = s.last_number + v.n"  # noqa: S608 — our table name
+            " FROM unnest(%s::bigint[], %s::int[]) AS v(id, n) WHERE s.id = v.id",
+            [[row.pk for row in rows], [wanted[(row.seller_id, row.year)] for row in rows]],
+        )
+    middle = "CN-" if kind == DocumentSequence.Kind.CREDIT_NOTE else ""
+    numbers: dict[int, list[str]] = {}
+    for row in rows:
+        count = wanted[(row.seller_id, row.year)]
+        prefix = f"{series_prefix(seller_of[row.seller_id])}-{middle}{row.year}-"
+        numbers[row.seller_id] = [f"{prefix}{n:06d}" for n in range(row.last_number + 1, row.last_number + count + 1)]
+    return numbers
+
+
+def _increment(seller_id: int, year: int, kind: str, count: int) -> int | None:
+    table = DocumentSequence._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_number = last_number + %s"  # noqa: S608 — our table name
+            " WHERE seller_id = %s AND year = %s AND kind = %s RETURNING last_number",
+            [count, seller_id, year, kind],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _new_reference() -> str:
+    return "SPD" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(9))
 
 
 def _payment_reference() -> str:
     while True:
-        reference = "SPD" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(9))
+        reference = _new_reference()
         if not Invoice.objects.filter(payment_reference=reference).exists():
             return reference
 
@@ -145,7 +214,7 @@ def issue_invoice_for_trade(*, trade: Trade, now: datetime | None = None, by: Us
     with transaction.atomic():
         # The trade row serialises issuers of the same trade; the counter row, issuers of a seller.
         locked = Trade.objects.select_for_update().select_related("buyer", "provider").get(pk=trade.pk)
-        existing = Invoice.objects.filter(trade=locked, supplements__isnull=True).first()
+        existing = Invoice.objects.filter(trade=locked, supplements__isnull=True, period_start__isnull=True).first()
         if existing is not None:
             return existing
         # A resolved dispute is as final as a completion: the trade is invoiced for its usage and
@@ -156,53 +225,53 @@ def issue_invoice_for_trade(*, trade: Trade, now: datetime | None = None, by: Us
                 % {"status": Trade.Status(locked.status).label},
                 code="not_completed",
             )
-        quote = price_trade(locked.pricing_terms(), trade_usage(locked))
-        seller_name, seller_tax_id = _seller_identity(locked.provider)
-        profile = BuyerBillingProfile.objects.filter(organisation=locked.buyer).first()
-        invoice = Invoice.objects.create(
-            seller=locked.provider,
-            buyer=locked.buyer,
-            trade=locked,
-            status=Invoice.Status.DRAFT,
-            currency=quote.currency,
-            net=quote.net,
-            vat_rate=quote.vat_rate,
-            vat=quote.vat,
-            gross=quote.gross,
-            commission=quote.commission,
-            provider_share=quote.provider_share,
-            notes=quote.notes,
-            payment_terms_days=settings.SPINDLE_INVOICE_PAYMENT_TERMS_DAYS,
-            payment_reference=_payment_reference(),
-            seller_legal_name=seller_name,
-            seller_tax_id=seller_tax_id,
-            buyer_legal_name=profile.legal_name if profile else locked.buyer.name,
-            buyer_tax_id=profile.tax_id if profile else "",
-            buyer_address=profile.address if profile else "",
-            buyer_phone=profile.phone if profile else "",
-            buyer_bank_name=profile.bank_name if profile else "",
-            buyer_bank_account=profile.bank_account if profile else "",
-        )
-        _finish_issue(invoice, quote=quote, now=now, by=by)
+        quote = price_trade(locked.pricing_terms(), trade_usage(locked), billed_by_periods(locked))
+        invoice = _issue(locked, quote, now=now, by=by)
     return invoice
 
 
-def _finish_issue(invoice: Invoice, *, quote, now: datetime, by: User | None) -> None:
-    """Lines, number, ledger entry and notices of a draft invoice, inside the issuing transaction."""
-    InvoiceLine.objects.bulk_create(
-        InvoiceLine(
-            invoice=invoice,
-            position=position,
-            code=line.code,
-            description=line.description[:300],
-            quantity=line.quantity,
-            unit=line.unit,
-            unit_price=line.unit_price,
-            amount=line.amount,
-            rule=line.rule,
-        )
-        for position, line in enumerate(quote.lines, start=1)
+def billed_by_periods(trade: Trade, *, invoices: list[Invoice] | None = None) -> Billed:
+    """What the trade's live (not voided) period invoices billed, for the next one to bill only
+    the rest. A voided period invoice's hours and setup count as not billed. ``invoices``: the
+    trade's invoices with their lines prefetched, when the caller has them already."""
+    if invoices is None:
+        invoices = list(Invoice.objects.filter(trade=trade, period_start__isnull=False).prefetch_related("lines"))
+    invoices = [i for i in invoices if i.period_start is not None and i.status != Invoice.Status.VOID]
+    if not invoices:
+        return NOTHING_BILLED
+    lines = [line for invoice in invoices for line in invoice.lines.all()]
+    hours = [line for line in lines if line.code == "machine_hours"]
+    setup = [line for line in lines if line.code == "setup"]
+    return Billed(
+        measured_seconds=max(invoice.period_seconds or 0 for invoice in invoices),
+        hours=sum((line.quantity for line in hours), Decimal("0")),
+        hours_amount=sum((line.amount for line in hours), ZERO),
+        work=sum((line.amount for line in hours + setup), ZERO),
+        net=sum((invoice.net for invoice in invoices), ZERO),
+        commission=sum((invoice.commission for invoice in invoices), ZERO),
+        setup=bool(setup),
     )
+
+
+def _issue(
+    locked: Trade,
+    quote: Quote,
+    *,
+    now: datetime,
+    by: User | None,
+    period: tuple[date, date, int] | None = None,
+) -> Invoice:
+    """Write, number, post and announce one invoice of the locked trade (inside its transaction)."""
+    invoice = draft_invoice(locked, quote, period=period, payment_reference=_payment_reference())
+    invoice.save()
+    _finish_issue(invoice, quote=quote, now=now, by=by)
+    return invoice
+
+
+def _finish_issue(invoice: Invoice, *, quote: Quote, now: datetime, by: User | None) -> None:
+    """Lines, number, ledger entry and notices of a saved draft invoice, inside the issuing
+    transaction (trade invoices, period invoices and supplementary invoices alike)."""
+    InvoiceLine.objects.bulk_create(invoice_lines(invoice, quote))
     _event(invoice, to=Invoice.Status.DRAFT, frm="", actor=by, at=now)
     invoice.number = next_number(seller=invoice.seller, kind=DocumentSequence.Kind.INVOICE, when=now)
     invoice.status = Invoice.Status.ISSUED
@@ -217,24 +286,96 @@ def _finish_issue(invoice: Invoice, *, quote, now: datetime, by: User | None) ->
     _notify_buyer(invoice)
 
 
-def _post_invoice(invoice: Invoice, *, now: datetime, by: User | None) -> None:
+def draft_invoice(
+    locked: Trade, quote: Quote, *, period: tuple[date, date, int] | None, payment_reference: str
+) -> Invoice:
+    """The unsaved draft of ``quote`` for the trade, its parties snapshotted (buyer profile and
+    provider profile select_related by callers that can, else one query each)."""
+    period_start, period_end, period_seconds = period or (None, None, None)
+    seller_name, seller_tax_id = _seller_identity(locked.provider)
+    try:
+        profile = locked.buyer.billing_profile
+    except BuyerBillingProfile.DoesNotExist:
+        profile = None
+    return Invoice(
+        seller=locked.provider,
+        buyer=locked.buyer,
+        trade=locked,
+        status=Invoice.Status.DRAFT,
+        currency=quote.currency,
+        net=quote.net,
+        vat_rate=quote.vat_rate,
+        vat=quote.vat,
+        gross=quote.gross,
+        commission=quote.commission,
+        provider_share=quote.provider_share,
+        notes=quote.notes,
+        payment_terms_days=settings.SPINDLE_INVOICE_PAYMENT_TERMS_DAYS,
+        payment_reference=payment_reference,
+        seller_legal_name=seller_name,
+        seller_tax_id=seller_tax_id,
+        buyer_legal_name=profile.legal_name if profile else locked.buyer.name,
+        buyer_tax_id=profile.tax_id if profile else "",
+        buyer_address=profile.address if profile else "",
+        buyer_phone=profile.phone if profile else "",
+        buyer_bank_name=profile.bank_name if profile else "",
+        buyer_bank_account=profile.bank_account if profile else "",
+        period_start=period_start,
+        period_end=period_end,
+        period_seconds=period_seconds,
+    )
+
+
+def invoice_lines(invoice: Invoice, quote: Quote) -> list[InvoiceLine]:
+    return [
+        InvoiceLine(
+            invoice=invoice,
+            position=position,
+            code=line.code,
+            description=line.description[:300],
+            quantity=line.quantity,
+            unit=line.unit,
+            unit_price=line.unit_price,
+            amount=line.amount,
+            rule=line.rule,
+        )
+        for position, line in enumerate(quote.lines, start=1)
+    ]
+
+
+def payment_references(count: int) -> list[str]:
+    """``count`` new, distinct payment references (one query to rule out the rare collision)."""
+    references: set[str] = set()
+    while len(references) < count:
+        fresh = {_new_reference() for _ in range(count - len(references))} - references
+        taken = set(Invoice.objects.filter(payment_reference__in=fresh).values_list("payment_reference", flat=True))
+        references |= fresh - taken
+    return sorted(references)
+
+
+def invoice_ledger_lines(invoice: Invoice, account=ledger_account) -> list:
+    """The invoice's entry: buyer receivable (gross) = provider payable + commission + VAT."""
     currency = invoice.currency
-    lines = [debit(ledger_account("buyer_receivable", currency=currency, organisation=invoice.buyer), invoice.gross)]
+    lines = [debit(account("buyer_receivable", currency=currency, organisation=invoice.buyer), invoice.gross)]
     if invoice.provider_share:
         lines.append(
-            credit(
-                ledger_account("provider_payable", currency=currency, organisation=invoice.seller),
-                invoice.provider_share,
-            )
+            credit(account("provider_payable", currency=currency, organisation=invoice.seller), invoice.provider_share)
         )
     if invoice.commission:
-        lines.append(credit(ledger_account("commission_revenue", currency=currency), invoice.commission))
+        lines.append(credit(account("commission_revenue", currency=currency), invoice.commission))
     if invoice.vat:
-        lines.append(credit(ledger_account("vat_payable", currency=currency, organisation=invoice.seller), invoice.vat))
+        lines.append(credit(account("vat_payable", currency=currency, organisation=invoice.seller), invoice.vat))
+    return lines
+
+
+def _post_invoice(invoice: Invoice, *, now: datetime, by: User | None) -> None:
+    if not invoice.gross:
+        # A final invoice whose period invoices billed everything moves no money: no entry.
+        return
     post_transaction(
         key=f"invoice:{invoice.pk}",
         kind="invoice",
-        lines=lines,
+        lines=invoice_ledger_lines(invoice),
         memo=f"Invoice {invoice.number}",
         effective_at=now,
         created_by=by,
@@ -247,15 +388,16 @@ def _send_on_commit(invoice_id: int) -> None:
     email_invoice.delay(invoice_id)
 
 
-def _notify_buyer(invoice: Invoice) -> None:
-    from marketplace.services.accounts import notify_organisation
+def _notify_buyer(invoice: Invoice, *, members: list[User] | None = None) -> None:
+    """Tell the buyer's members (``members``: already fetched by a caller issuing many)."""
+    from marketplace.services.accounts import notify
 
-    notify_organisation(
-        organisation=invoice.buyer,
-        kind="invoice_issued",
-        title=_("Invoice %(number)s from %(seller)s") % {"number": invoice.number, "seller": invoice.seller_legal_name},
-        url=reverse("billing:invoice_detail", args=[invoice.pk]),
-    )
+    if members is None:
+        members = [m.user for m in invoice.buyer.memberships.select_related("user")]
+    title = _("Invoice %(number)s from %(seller)s") % {"number": invoice.number, "seller": invoice.seller_legal_name}
+    url = reverse("billing:invoice_detail", args=[invoice.pk])
+    for user in members:
+        notify(user=user, organisation=invoice.buyer, kind="invoice_issued", title=title, url=url)
 
 
 # --- amounts ---------------------------------------------------------------------------------

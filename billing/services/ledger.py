@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, DecimalField, F, Sum, When
+from django.db.models import Case, DecimalField, F, Q, Sum, When
 from django.utils import timezone
 
 from billing.models import JournalTransaction, LedgerAccount, Posting
@@ -171,3 +171,74 @@ def trial_balance(currency: str) -> Decimal:
         )
     )
     return result["total"] or Decimal("0.00")
+
+
+def account_cache(specs: list[tuple[str, str, Organisation | None]] = ()):
+    """``ledger_account`` remembering what it found, for writing many entries in one
+    transaction (discard it with the transaction). ``specs`` (code, currency, organisation) are
+    fetched — and the missing ones created — with three statements up front."""
+    found: dict[tuple, LedgerAccount] = {}
+    wanted = {(code, currency, organisation.pk if organisation else None) for code, currency, organisation in specs}
+    if wanted:
+
+        def fetch():
+            organisations = {organisation_id for _c, _cu, organisation_id in wanted}
+            candidates = LedgerAccount.objects.filter(
+                Q(organisation_id__in=organisations - {None}) | Q(organisation__isnull=True),
+                code__in={code for code, _cu, _o in wanted},
+                currency__in={currency for _c, currency, _o in wanted},
+            )
+            for account in candidates:
+                key = (account.code, account.currency, account.organisation_id)
+                if key in wanted:
+                    found[key] = account
+
+        fetch()
+        missing = wanted - set(found)
+        if missing:
+            LedgerAccount.objects.bulk_create(
+                [
+                    LedgerAccount(
+                        code=code, currency=currency, organisation_id=organisation_id, type=ACCOUNT_TYPES[code]
+                    )
+                    for code, currency, organisation_id in sorted(missing, key=str)
+                ],
+                ignore_conflicts=True,
+            )
+            fetch()
+
+    def account(code: str, *, currency: str, organisation: Organisation | None = None) -> LedgerAccount:
+        key = (code, currency, organisation.pk if organisation is not None else None)
+        if key not in found:
+            found[key] = ledger_account(code, currency=currency, organisation=organisation)
+        return found[key]
+
+    return account
+
+
+def post_new_transactions(
+    entries: list[tuple[str, str, list[Line], str]], *, effective_at: datetime, created_by=None
+) -> list[JournalTransaction]:
+    """Write many balanced transactions ``(key, kind, lines, memo)`` with two statements. For
+    documents created in the same transaction, whose keys cannot exist yet: a key that does
+    makes the whole call fail (IntegrityError) rather than silently reuse it."""
+    for _key, _kind, lines, _memo in entries:
+        _check(lines)
+    journals = JournalTransaction.objects.bulk_create(
+        JournalTransaction(
+            idempotency_key=key, kind=kind, memo=memo[:300], effective_at=effective_at, created_by=created_by
+        )
+        for key, kind, _lines, memo in entries
+    )
+    Posting.objects.bulk_create(
+        Posting(
+            transaction=journal,
+            account=line.account,
+            side=line.side,
+            amount=line.amount,
+            currency=line.account.currency,
+        )
+        for journal, (_key, _kind, lines, _memo) in zip(journals, entries, strict=True)
+        for line in lines
+    )
+    return journals

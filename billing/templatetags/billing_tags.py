@@ -7,5 +7,11 @@ register = template.Library()
 
 @register.simple_tag
 def trade_invoice(trade):
-    """The (primary) invoice of a trade, or None."""
-    return Invoice.objects.filter(trade=trade, supplements__isnull=True).first()
+    """The (primary, final) invoice of a trade, or None."""
+    return Invoice.objects.filter(trade=trade, supplements__isnull=True, period_start__isnull=True).first()
+
+
+@register.simple_tag
+def trade_period_invoices(trade):
+    """The period (month-end) invoices of a long rental, oldest first."""
+    return list(Invoice.objects.filter(trade=trade, period_start__isnull=False).order_by("period_start"))

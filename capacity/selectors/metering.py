@@ -13,7 +13,7 @@ Usage semantics (the billing rule):
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
@@ -92,6 +92,21 @@ class WindowUsage:
     overrun_parts: Fraction
     readings_count: int
     has_readings: bool
+    # In-window (run seconds, parts) per local calendar day, when asked for with a time zone.
+    days: dict = field(default_factory=dict)
+
+
+def local_days(start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[date, datetime, datetime]]:
+    """The local calendar days ``[start, end)`` touches, each with its part of the interval."""
+    days = []
+    day = timezone.localtime(start, zone).date()
+    while True:
+        lo = datetime.combine(day, datetime.min.time(), tzinfo=zone)
+        hi = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+        if lo >= end:
+            return days
+        days.append((day, max(lo, start), min(hi, end)))
+        day += timedelta(days=1)
 
 
 def _readings(resource_id: int, start: datetime, end: datetime):
@@ -113,7 +128,9 @@ def overrun_intervals(booking: Booking) -> list[tuple[datetime, datetime]]:
     return subtract_intervals([margin], holes)
 
 
-def window_usage(booking: Booking) -> WindowUsage:
+def window_usage(booking: Booking, *, zone: ZoneInfo | None = None) -> WindowUsage:
+    """Usage inside the booking's window and its overrun; with ``zone``, the in-window usage is
+    also split by local calendar day (the rollup month-end invoicing sums)."""
     start, end = booking.span.lower, booking.span.upper
     rows = list(
         _readings(booking.resource_id, start - OVERRUN_MARGIN - FETCH_MARGIN, end + OVERRUN_MARGIN + FETCH_MARGIN)
@@ -128,6 +145,7 @@ def window_usage(booking: Booking) -> WindowUsage:
         overrun_parts=over_parts,
         readings_count=sum(1 for r in rows if start <= r[3] < end),
         has_readings=any(start - OVERRUN_MARGIN <= r[3] < end + OVERRUN_MARGIN for r in rows),
+        days={day: usage_in(segments, [(lo, hi)]) for day, lo, hi in local_days(start, end, zone)} if zone else {},
     )
 
 

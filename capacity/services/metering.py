@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -27,6 +28,7 @@ from django.utils.translation import gettext as _
 from capacity.models import (
     Booking,
     BookingUsage,
+    BookingUsageDay,
     Device,
     JobReport,
     JobReportEvent,
@@ -380,8 +382,8 @@ def compute_booking_usage(*, booking: Booking, now: datetime | None = None) -> B
     now = now or timezone.now()
     with transaction.atomic():
         # Lock the booking: concurrent recomputations (two batches landing at once) serialise here.
-        booking = Booking.objects.select_for_update().get(pk=booking.pk)
-        measured = window_usage(booking)
+        booking = Booking.objects.select_for_update().select_related("resource__provider").get(pk=booking.pk)
+        measured = window_usage(booking, zone=_provider_zone(booking))
         source = UsageSource.TELEMETRY
         values = {
             "run_seconds": _decimal(measured.run_seconds),
@@ -413,7 +415,30 @@ def compute_booking_usage(*, booking: Booking, now: datetime | None = None) -> B
             "finalised_at": now if final else None,
         }
         usage, _created = BookingUsage.objects.update_or_create(booking=booking, defaults=fields)
+        _store_days(booking, measured.days if source == UsageSource.TELEMETRY else {}, now=now)
         return usage
+
+
+def _provider_zone(booking: Booking) -> ZoneInfo:
+    try:
+        return ZoneInfo(booking.resource.provider.time_zone)
+    except (KeyError, ValueError):
+        return ZoneInfo("Asia/Shanghai")
+
+
+def _store_days(booking: Booking, days: dict, *, now: datetime) -> None:
+    """Replace the booking's daily rollup (same transaction, booking locked): days that no longer
+    carry usage disappear, the others are rewritten with the re-derived values."""
+    BookingUsageDay.objects.filter(booking=booking).exclude(day__in=list(days)).delete()
+    BookingUsageDay.objects.bulk_create(
+        [
+            BookingUsageDay(booking=booking, day=day, run_seconds=_decimal(run), parts=_decimal(parts), computed_at=now)
+            for day, (run, parts) in days.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["booking", "day"],
+        update_fields=["run_seconds", "parts", "computed_at"],
+    )
 
 
 def _adjust_final(usage: BookingUsage, values: dict, *, now: datetime, source: str) -> None:

@@ -34,7 +34,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from django.utils import timezone
 
-from marketplace.benchmarks import Figure, LiveServer, bench_env, booking, ingest, search
+from marketplace.benchmarks import Figure, LiveServer, bench_env, booking, ingest, invoice_run, search
 from marketplace.matching import MatchRequest, find_matches, plan_split
 from marketplace.matching.candidates import category_ids
 from marketplace.matching.pricing import RateCard
@@ -97,6 +97,7 @@ class Command(BaseCommand):
             )
             rows = self._run(rng, now, requests)
             rows += self._live(scale, default, rng)
+            rows += invoice_run.measure(ALIAS, scale, self.stdout)
         finally:
             connections[ALIAS].close()
             if not keep:
