@@ -59,6 +59,7 @@ class ProviderProfileForm(forms.ModelForm):
             "contact_email",
             "website",
             "description",
+            "deposit_percent",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
         help_texts = {"latitude": _("Filled in from the city when left blank.")}

@@ -184,6 +184,10 @@ def issue_invoice_for_trade(*, trade: Trade, now: datetime | None = None, by: Us
             buyer_bank_account=profile.bank_account if profile else "",
         )
         _finish_issue(invoice, quote=quote, now=now, by=by)
+        # The trade's paid deposit, if any, pays (part of) it at once.
+        from billing.services.deposits import apply_deposit
+
+        apply_deposit(invoice=invoice, now=now, by=by)
     return invoice
 
 

@@ -9,3 +9,11 @@ register = template.Library()
 def trade_invoice(trade):
     """The (primary) invoice of a trade, or None."""
     return Invoice.objects.filter(trade=trade, supplements__isnull=True).first()
+
+
+@register.simple_tag
+def trade_deposit(trade):
+    """The deposit of a trade (with its refund and the payment it became), or None."""
+    from billing.selectors import trade_deposit as select
+
+    return select(trade)
