@@ -565,9 +565,13 @@ class BankRefund(models.Model):
 
 class StripeFee(models.Model):
     """Stripe's processing fee on one card charge, read from the charge's balance transaction
-    and posted once as its own journal transaction (stripe_fees ← stripe_clearing)."""
+    and posted once as its own journal transaction (stripe_fees ← stripe_clearing). The charge
+    is an invoice's card payment or a trade's card deposit."""
 
-    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="stripe_fee")
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="stripe_fee")
+    deposit = models.OneToOneField(
+        "Deposit", on_delete=models.PROTECT, null=True, blank=True, related_name="stripe_fee"
+    )
     balance_transaction_id = models.CharField(max_length=100, unique=True)
     charge_id = models.CharField(max_length=100)
     amount = models.DecimalField(_("fee"), max_digits=14, decimal_places=2)
@@ -579,7 +583,14 @@ class StripeFee(models.Model):
         verbose_name = _("Stripe fee")
         verbose_name_plural = _("Stripe fees")
         ordering = ["-created_at", "-pk"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="stripefee_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="stripefee_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(payment__isnull=False, deposit__isnull=True)
+                | Q(payment__isnull=True, deposit__isnull=False),
+                name="stripefee_one_charge",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.balance_transaction_id}: {self.amount} {self.currency}"

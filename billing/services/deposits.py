@@ -251,6 +251,15 @@ def settle_deposit_intent(intent: dict, *, now: datetime | None = None) -> Depos
             effective_at=now,
         )
         _mark_paid(locked, method=Deposit.Method.CARD, journal=journal, by=None, now=now)
+        deposit_id = locked.pk
+
+        def _fee() -> None:
+            from billing.tasks import record_deposit_stripe_fee
+
+            # Stripe's fee on the charge is read from its balance transaction and posted on its own.
+            record_deposit_stripe_fee.delay(deposit_id)
+
+        transaction.on_commit(_fee)
         if lapsed:
             _give_back(locked, amount=amount, kind=DepositRefund.Kind.CANCELLATION, memo="no longer requested", now=now)
             locked.status = Deposit.Status.REFUNDED

@@ -464,3 +464,41 @@ def test_a_cancellation_stripe_refuses_changes_nothing(stripe_on, provider_org, 
     assert (JournalTransaction.objects.count(), TradeEvent.objects.count()) == (journals, events)
     assert list(trade.bookings.values_list("booking__status", flat=True)) == bookings
     assert not DepositRefund.objects.exists()
+
+
+# --- Stripe fees and the daily reconciliation ----------------------------------------------------
+
+
+def test_card_deposits_carry_their_stripe_fee_and_reconcile(
+    stripe_on, provider_org, provider_owner, buyer_org, buyer_owner, django_capture_on_commit_callbacks
+):
+    from billing.models import ReconciliationItem, StripeFee
+    from billing.services.reconciliation import reconcile_stripe_day
+
+    trade = booked(provider_org, buyer_org, buyer_owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        deposit = deposits.pay_deposit_by_card(deposit=trade.deposit, payment_method="pm_card_visa")
+    fee = StripeFee.objects.get(deposit=deposit)
+    # 3.4 % of 20,838 fen (708.49 → 708) + 180 fen.
+    assert (fee.amount, fee.payment, fee.charge_id) == (Decimal("8.88"), None, deposit.charge_id)
+    assert _postings(fee.journal) == [("credit", "stripe_clearing", fee.amount), ("debit", "stripe_fees", fee.amount)]
+
+    trade_services.transition_trade(trade=trade, to=Trade.Status.CANCELLED, by=provider_owner)
+    refund = DepositRefund.objects.get(deposit=deposit)
+    assert (refund.amount, refund.method) == (DEPOSIT_30, "card")
+    assert _balance("stripe_clearing") == -fee.amount
+    assert trial_balance("CNY") == Decimal("0.00")
+
+    from django.utils import timezone
+
+    run = reconcile_stripe_day(day=timezone.localdate(refund.created_at))
+    kinds = ReconciliationItem.Kind
+    assert sorted((i.kind, i.status, i.stripe_amount, i.ledger_amount) for i in run.items.all()) == sorted(
+        [
+            (kinds.CHARGE, "matched", DEPOSIT_30, DEPOSIT_30),
+            (kinds.FEE, "matched", fee.amount, fee.amount),
+            (kinds.REFUND, "matched", -DEPOSIT_30, -DEPOSIT_30),
+            (kinds.CLEARING, "matched", -fee.amount, -fee.amount),
+        ]
+    )
+    assert run.status == "clean"
