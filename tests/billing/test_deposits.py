@@ -7,14 +7,16 @@ The mill of tests.billing.invoice_world: 2 h at 187.35 CNY + 240.00 setup → es
 614.70, VAT 13 % 79.91, estimated gross 694.61 (the invoice's gross when 2 h are billed).
 """
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
 import stripe
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from billing.models import Deposit, DepositRefund, Invoice, JournalTransaction, Payment
+from billing.models import Deposit, DepositRefund, Invoice, JournalTransaction, Payment, StripeEvent
 from billing.services import deposits
 from billing.services.invoices import amount_due, issue_invoice_for_trade
 from billing.services.ledger import account_balance, ledger_account, trial_balance
@@ -133,6 +135,25 @@ def test_a_booking_snapshots_the_policy_and_requests_the_deposit(provider_org, b
     assert (trade.terms["deposit"]["percent"], deposit.amount) == ("30.00", DEPOSIT_30)
 
 
+def test_the_provider_sets_its_policy_on_its_profile_within_0_to_100(provider_org):
+    from capacity.forms import ProviderProfileForm
+
+    assert "deposit_percent" in ProviderProfileForm.base_fields
+    _policy(provider_org, "30")
+    profile = ProviderProfile.objects.get(organisation=provider_org)
+    others = [f.name for f in ProviderProfile._meta.fields if f.name != "deposit_percent"]
+    profile.clean_fields(exclude=others)
+    for wrong in ("-1", "100.01"):
+        profile.deposit_percent = Decimal(wrong)
+        with pytest.raises(ValidationError):
+            profile.clean_fields(exclude=others)
+    from django.db import IntegrityError, transaction
+
+    _policy(provider_org, "0")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ProviderProfile.objects.filter(organisation=provider_org).update(deposit_percent=Decimal("101"))
+
+
 def test_no_policy_no_deposit(provider_org, provider_owner, buyer_org, buyer_owner):
     trade = booked(provider_org, buyer_org, buyer_owner, percent="0")
     assert "deposit" not in trade.terms
@@ -143,8 +164,11 @@ def test_no_policy_no_deposit(provider_org, provider_owner, buyer_org, buyer_own
 # --- production waits ------------------------------------------------------------------------
 
 
-def test_production_waits_for_the_deposit(provider_org, provider_owner, buyer_org, buyer_owner, operator):
+def test_production_waits_for_the_deposit(provider_org, provider_owner, buyer_org, buyer_owner, operator, client_for):
     trade = booked(provider_org, buyer_org, buyer_owner)
+    page = client_for(provider_owner).get(reverse("trade_detail", args=[trade.pk])).content.decode()
+    assert "Production can start once the buyer has paid the deposit." in page
+    assert "Pay the deposit" not in page
     events = TradeEvent.objects.count()
     with pytest.raises(DomainError) as refused:
         trade_services.transition_trade(trade=trade, to=Trade.Status.IN_PRODUCTION, by=provider_owner, now=NOW)
@@ -207,6 +231,7 @@ def test_card_deposit_is_charged_once_despite_a_retry(
     # Stripe's webhook arrives afterwards and a second payment is tried: nothing twice.
     [(body, signature)] = webhook_inbox.wait_for("payment_intent.succeeded", object_id=deposit.payment_intent_id)
     assert deliver(client, body, signature, django_capture_on_commit_callbacks).status_code == 200
+    assert StripeEvent.objects.get(event_id=json.loads(body)["id"]).status == "processed"
     again = client.post(reverse("billing:deposit_pay", args=[deposit.pk]), {"payment_method": "pm_card_visa"})
     assert again.status_code == 400
     assert JournalTransaction.objects.filter(kind="deposit_card_payment").count() == 1
@@ -286,7 +311,7 @@ def test_operator_matches_a_bank_deposit_on_the_payments_page(
 
 
 def test_a_paid_deposit_is_applied_to_the_invoice_and_the_payout_is_unchanged(
-    provider_org, provider_owner, buyer_org, buyer_owner, operator
+    provider_org, provider_owner, buyer_org, buyer_owner, operator, client_for
 ):
     trade = booked(provider_org, buyer_org, buyer_owner)
     pay_by_bank(trade.deposit, operator)
@@ -310,6 +335,8 @@ def test_a_paid_deposit_is_applied_to_the_invoice_and_the_payout_is_unchanged(
     ]
     invoice.refresh_from_db()
     assert (invoice.status, amount_due(invoice)) == ("issued", Decimal("486.23"))
+    page = client_for(provider_owner).get(reverse("trade_detail", args=[trade.pk])).content.decode()
+    assert "Applied to the invoice" in page and invoice.number in page and "Pay the deposit" not in page
     assert _balance("customer_deposits", buyer_org) == Decimal("0.00")
     assert _balance("buyer_receivable", buyer_org) == Decimal("486.23")
     assert trial_balance("CNY") == Decimal("0.00")
