@@ -232,7 +232,7 @@ def settle_deposit_intent(intent: dict, *, now: datetime | None = None) -> Depos
     with transaction.atomic():
         with transaction.get_connection().cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-        locked = Deposit.objects.select_for_update().select_related("buyer").get(pk=deposit.pk)
+        locked = Deposit.objects.select_for_update(of=("self",)).select_related("buyer").get(pk=deposit.pk)
         if locked.paid_journal_id is not None:
             return locked
         # Card money that arrives after the request lapsed (trade cancelled or invoiced while
@@ -261,7 +261,9 @@ def settle_deposit_intent(intent: dict, *, now: datetime | None = None) -> Depos
 
         transaction.on_commit(_fee)
         if lapsed:
-            _give_back(locked, amount=amount, kind=DepositRefund.Kind.CANCELLATION, memo="no longer requested", now=now)
+            cancelled = Trade.objects.filter(pk=locked.trade_id, status=Trade.Status.CANCELLED).exists()
+            kind = DepositRefund.Kind.CANCELLATION if cancelled else DepositRefund.Kind.EXCESS
+            _give_back(locked, amount=amount, kind=kind, memo="no longer requested", now=now)
             locked.status = Deposit.Status.REFUNDED
             locked.save(update_fields=["status", "updated_at"])
     return locked
@@ -308,7 +310,7 @@ def record_deposit_transfer(
         raise DomainError(_("Enter a positive amount in whole cents."), code="amount")
     try:
         with transaction.atomic():
-            locked = Deposit.objects.select_for_update().select_related("buyer").get(pk=deposit.pk)
+            locked = Deposit.objects.select_for_update(of=("self",)).select_related("buyer").get(pk=deposit.pk)
             _check_payable(locked)
             if locked.card_status in ("processing", "succeeded"):
                 raise DomainError(_("A card payment of this deposit is under way."), code="card_under_way")
@@ -464,7 +466,12 @@ def apply_deposit(*, invoice: Invoice, now: datetime, by: User | None = None) ->
     transaction: one balanced transaction (buyer receivable ← customer deposits) and a Payment
     of method "deposit"; the invoice is paid when that covers it, and any excess goes back to
     the buyer. An unpaid deposit request lapses (the invoice asks for everything)."""
-    deposit = Deposit.objects.select_for_update().select_related("buyer").filter(trade_id=invoice.trade_id).first()
+    deposit = (
+        Deposit.objects.select_for_update(of=("self",))
+        .select_related("buyer")
+        .filter(trade_id=invoice.trade_id)
+        .first()
+    )
     if deposit is None or invoice.supplements_id is not None:
         return None
     if deposit.status == Deposit.Status.REQUESTED:
@@ -499,6 +506,9 @@ def apply_deposit(*, invoice: Invoice, now: datetime, by: User | None = None) ->
             recorded_by=by,
             recorded_at=now,
         )
+        from marketplace.services.webhooks import publish_payment_received
+
+        publish_payment_received(payment)
         if applied == invoice.gross:
             InvoiceEvent.objects.create(
                 invoice=invoice,
@@ -540,7 +550,7 @@ def settle_deposit_on_cancel(*, trade: Trade, fee: Decimal, now: datetime) -> De
     """The trade was cancelled before production (inside the cancelling transaction): an unpaid
     request lapses; a paid deposit goes back to the buyer minus ``fee`` (the cancellation fee
     the trade's policy computed), which stays on customer deposits until it is invoiced."""
-    deposit = Deposit.objects.select_for_update().select_related("buyer").filter(trade_id=trade.pk).first()
+    deposit = Deposit.objects.select_for_update(of=("self",)).select_related("buyer").filter(trade_id=trade.pk).first()
     if deposit is None:
         return None
     if deposit.status == Deposit.Status.REQUESTED:

@@ -529,3 +529,38 @@ def test_card_deposits_carry_their_stripe_fee_and_reconcile(
         ]
     )
     assert run.status == "clean"
+
+
+def test_card_money_arriving_after_the_trade_was_cancelled_goes_straight_back(
+    stripe_on, provider_org, buyer_org, buyer_owner
+):
+    from billing import stripe_gateway as gateway
+
+    trade = booked(provider_org, buyer_org, buyer_owner)
+    opened = deposits.open_deposit_intent(deposit=trade.deposit)
+    trade_services.transition_trade(trade=trade, to=Trade.Status.CANCELLED, by=buyer_owner, now=NOW)
+    assert Deposit.objects.get(trade=trade).status == "cancelled"
+    with pytest.raises(DomainError) as refused:
+        deposits.pay_deposit_by_card(deposit=opened, payment_method="pm_card_visa")
+    assert refused.value.code == "not_requested"
+    assert JournalTransaction.objects.count() == 0
+
+    # The buyer's browser had confirmed it meanwhile; Stripe's webhook makes us look at it.
+    gateway.attach_payment_method(opened.payment_intent_id, "pm_card_visa")
+    intent = gateway.confirm_payment_intent(opened.payment_intent_id)
+    assert intent["status"] == "succeeded"
+    deposits.settle_deposit_intent(gateway.retrieve_payment_intent(opened.payment_intent_id), now=PAID_AT)
+    deposits.settle_deposit_intent(gateway.retrieve_payment_intent(opened.payment_intent_id), now=PAID_AT)
+
+    deposit = Deposit.objects.get(trade=trade)
+    refund = deposit.refunds.get()
+    assert (deposit.status, refund.kind, refund.method, refund.amount) == (
+        "refunded",
+        "cancellation",
+        "card",
+        DEPOSIT_30,
+    )
+    assert JournalTransaction.objects.filter(kind__in=["deposit_card_payment", "deposit_card_refund"]).count() == 2
+    assert _balance("customer_deposits", buyer_org) == Decimal("0.00")
+    assert _balance("stripe_clearing") == Decimal("0.00")
+    assert trial_balance("CNY") == Decimal("0.00")
