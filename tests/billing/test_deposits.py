@@ -13,7 +13,6 @@ from decimal import Decimal
 
 import pytest
 import stripe
-from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from billing.models import Deposit, DepositRefund, Invoice, JournalTransaction, Payment, StripeEvent
@@ -135,23 +134,19 @@ def test_a_booking_snapshots_the_policy_and_requests_the_deposit(provider_org, b
     assert (trade.terms["deposit"]["percent"], deposit.amount) == ("30.00", DEPOSIT_30)
 
 
-def test_the_provider_sets_its_policy_on_its_profile_within_0_to_100(provider_org):
-    from capacity.forms import ProviderProfileForm
+def test_the_provider_sets_its_policy_on_its_profile_within_0_to_100(client_for, provider_member):
+    from tests.capacity.test_provider_profile import PROFILE_URL, details
 
-    assert "deposit_percent" in ProviderProfileForm.base_fields
-    _policy(provider_org, "30")
-    profile = ProviderProfile.objects.get(organisation=provider_org)
-    others = [f.name for f in ProviderProfile._meta.fields if f.name != "deposit_percent"]
-    profile.clean_fields(exclude=others)
+    client = client_for(provider_member)
+    assert client.post(PROFILE_URL, details(deposit_percent="25")).status_code == 302
+    assert ProviderProfile.objects.get().deposit_percent == Decimal("25.00")
     for wrong in ("-1", "100.01"):
-        profile.deposit_percent = Decimal(wrong)
-        with pytest.raises(ValidationError):
-            profile.clean_fields(exclude=others)
-    from django.db import IntegrityError, transaction
-
-    _policy(provider_org, "0")
-    with pytest.raises(IntegrityError), transaction.atomic():
-        ProviderProfile.objects.filter(organisation=provider_org).update(deposit_percent=Decimal("101"))
+        response = client.post(PROFILE_URL, details(deposit_percent=wrong))
+        assert response.status_code == 200 and "deposit_percent" in response.context["form"].errors
+        assert ProviderProfile.objects.get().deposit_percent == Decimal("25.00")
+    # Left blank: no deposit.
+    assert client.post(PROFILE_URL, details(deposit_percent="")).status_code == 302
+    assert ProviderProfile.objects.get().deposit_percent == Decimal("0.00")
 
 
 def test_no_policy_no_deposit(provider_org, provider_owner, buyer_org, buyer_owner):
