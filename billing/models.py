@@ -763,10 +763,6 @@ class Deposit(models.Model):
     def __str__(self) -> str:
         return f"{self.payment_reference}: {self.amount} {self.currency} ({self.status})"
 
-    @property
-    def applied_amount(self):
-        return self.applied_payment.amount if self.applied_payment_id else None
-
 
 class DepositRefund(models.Model):
     """Deposit money going back to the buyer: the excess over the invoice, or what a trade
