@@ -3,6 +3,8 @@ from django.contrib import admin
 from billing.models import (
     BankRefund,
     CreditNote,
+    Deposit,
+    DepositRefund,
     Invoice,
     InvoiceLine,
     JournalTransaction,
@@ -111,3 +113,20 @@ class PeriodRunAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status"]
     inlines = [PeriodRunItemInline]
+
+
+@admin.register(Deposit)
+class DepositAdmin(ReadOnlyAdmin):
+    """Deposits change only through billing.services.deposits (pay, apply, refund)."""
+
+    list_display = ["payment_reference", "trade", "buyer", "status", "amount", "currency", "method", "paid_at"]
+    list_filter = ["status", "method", "currency"]
+    search_fields = ["payment_reference", "payment_intent_id", "bank_reference", "buyer__name"]
+    list_select_related = ["buyer"]
+
+
+@admin.register(DepositRefund)
+class DepositRefundAdmin(ReadOnlyAdmin):
+    list_display = ["deposit", "kind", "method", "status", "amount", "currency", "created_at"]
+    list_filter = ["kind", "method", "status"]
+    search_fields = ["refund_id", "bank_reference", "deposit__payment_reference"]

@@ -327,6 +327,8 @@ class Payment(models.Model):
     class Method(models.TextChoices):
         BANK_TRANSFER = "bank_transfer", _("Bank transfer")
         CARD = "card", _("Card")
+        # The trade's deposit applied to its invoice (billing.services.deposits).
+        DEPOSIT = "deposit", _("Deposit")
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
     method = models.CharField(_("method"), max_length=16, choices=Method.choices, default=Method.BANK_TRANSFER)
@@ -590,9 +592,13 @@ class BankRefund(models.Model):
 
 class StripeFee(models.Model):
     """Stripe's processing fee on one card charge, read from the charge's balance transaction
-    and posted once as its own journal transaction (stripe_fees ← stripe_clearing)."""
+    and posted once as its own journal transaction (stripe_fees ← stripe_clearing). The charge
+    is an invoice's card payment or a trade's card deposit."""
 
-    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="stripe_fee")
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="stripe_fee")
+    deposit = models.OneToOneField(
+        "Deposit", on_delete=models.PROTECT, null=True, blank=True, related_name="stripe_fee"
+    )
     balance_transaction_id = models.CharField(max_length=100, unique=True)
     charge_id = models.CharField(max_length=100)
     amount = models.DecimalField(_("fee"), max_digits=14, decimal_places=2)
@@ -604,7 +610,14 @@ class StripeFee(models.Model):
         verbose_name = _("Stripe fee")
         verbose_name_plural = _("Stripe fees")
         ordering = ["-created_at", "-pk"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="stripefee_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="stripefee_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(payment__isnull=False, deposit__isnull=True)
+                | Q(payment__isnull=True, deposit__isnull=False),
+                name="stripefee_one_charge",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.balance_transaction_id}: {self.amount} {self.currency}"
@@ -761,3 +774,146 @@ class PeriodRunItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id}/{self.trade_id}: {self.status}"
+
+
+# --- deposits ----------------------------------------------------------------------------------
+
+
+class Deposit(models.Model):
+    """Money a buyer pays when a trade is booked, as a share of its estimated gross that the
+    provider's profile asked for (snapshotted into the trade's terms). Held on the platform's
+    ``customer_deposits`` liability (per buyer) until the trade's invoice is issued, then
+    applied to it as a Payment; an excess, or a deposit of a trade cancelled before production,
+    goes back to the buyer (DepositRefund). See billing.services.deposits."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        PAID = "paid", _("Paid")
+        APPLIED = "applied", _("Applied to the invoice")
+        REFUNDED = "refunded", _("Refunded")
+        CANCELLED = "cancelled", _("No longer requested")
+
+    class Method(models.TextChoices):
+        CARD = "card", _("Card")
+        BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+
+    trade = models.OneToOneField("marketplace.Trade", on_delete=models.PROTECT, related_name="deposit")
+    buyer = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="deposits_paid")
+    provider = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="deposits_requested")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    percent = models.DecimalField(_("deposit (%)"), max_digits=5, decimal_places=2)
+    estimated_gross = models.DecimalField(_("estimated total"), max_digits=14, decimal_places=2)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    rule = models.CharField(_("rounding"), max_length=40)
+    payment_reference = models.CharField(_("payment reference"), max_length=20, unique=True)
+    method = models.CharField(_("paid by"), max_length=16, choices=Method.choices, blank=True)
+    # The one PaymentIntent of a card deposit (idempotency key ``deposit:<id>``), stored before
+    # it is confirmed; a declined card is retried on the same PaymentIntent.
+    payment_intent_id = models.CharField(max_length=100, blank=True)
+    client_secret = models.CharField(max_length=200, blank=True)
+    card_status = models.CharField(max_length=30, blank=True)
+    charge_id = models.CharField(max_length=100, blank=True)
+    bank_reference = models.CharField(_("bank reference"), max_length=100, blank=True)
+    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    paid_journal = models.OneToOneField(
+        JournalTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="deposits_applied"
+    )
+    applied_payment = models.OneToOneField(
+        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="deposit"
+    )
+    # Kept back from a cancelled trade's deposit for its cancellation fee; stays on
+    # customer_deposits until the fee is invoiced.
+    retained_amount = models.DecimalField(
+        _("kept for the cancellation fee"), max_digits=14, decimal_places=2, default=0
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("deposit")
+        verbose_name_plural = _("deposits")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="deposit_amount_positive"),
+            models.CheckConstraint(condition=Q(percent__gt=0, percent__lte=100), name="deposit_percent_range"),
+            models.UniqueConstraint(
+                fields=["payment_intent_id"], condition=~Q(payment_intent_id=""), name="deposit_intent_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["bank_reference"], condition=~Q(bank_reference=""), name="deposit_bank_reference_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["requested", "cancelled"])
+                | (Q(paid_at__isnull=False, paid_journal__isnull=False) & ~Q(method="")),
+                name="deposit_paid_recorded",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="deposit_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.payment_reference}: {self.amount} {self.currency} ({self.status})"
+
+
+class DepositRefund(models.Model):
+    """Deposit money going back to the buyer: the excess over the invoice, or what a trade
+    cancelled before production leaves after its cancellation fee. By card it is a Stripe
+    refund on the deposit's charge (sent at once); by bank it is owed (customer deposits →
+    buyer credit) until an operator records the transfer (buyer credit → bank clearing)."""
+
+    class Kind(models.TextChoices):
+        EXCESS = "excess", _("Excess over the invoice")
+        CANCELLATION = "cancellation", _("Trade cancelled")
+
+    class Status(models.TextChoices):
+        OWED = "owed", _("Owed to the buyer")
+        SENT = "sent", _("Sent to the buyer")
+
+    deposit = models.ForeignKey(Deposit, on_delete=models.PROTECT, related_name="refunds")
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    method = models.CharField(_("method"), max_length=16, choices=Deposit.Method.choices)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices)
+    refund_id = models.CharField(max_length=100, blank=True)
+    bank_reference = models.CharField(_("bank reference"), max_length=100, blank=True)
+    journal = models.OneToOneField(JournalTransaction, on_delete=models.PROTECT, related_name="+")
+    executed_journal = models.OneToOneField(
+        JournalTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    executed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    executed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("deposit refund")
+        verbose_name_plural = _("deposit refunds")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="depositrefund_amount_positive"),
+            # One refund per deposit: the excess and the cancellation exclude each other.
+            models.UniqueConstraint(fields=["deposit"], name="depositrefund_one_per_deposit"),
+            models.UniqueConstraint(
+                fields=["refund_id"], condition=~Q(refund_id=""), name="depositrefund_stripe_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(method="card", status="sent", executed_at__isnull=False) & ~Q(refund_id="")
+                | Q(method="bank_transfer", status="owed", executed_at__isnull=True, executed_journal__isnull=True)
+                | (
+                    Q(method="bank_transfer", status="sent", executed_at__isnull=False, executed_journal__isnull=False)
+                    & ~Q(bank_reference="")
+                ),
+                name="depositrefund_state",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} → deposit {self.deposit_id} ({self.status})"

@@ -14,6 +14,8 @@ from django.utils import timezone
 from billing.models import (
     BankRefund,
     CreditNote,
+    Deposit,
+    DepositRefund,
     Invoice,
     LedgerAccount,
     Payment,
@@ -128,6 +130,34 @@ def invoices_awaiting_payout() -> QuerySet[Invoice]:
 
 def recent_payouts(limit: int = 50) -> list[Payout]:
     return list(Payout.objects.select_related("invoice", "provider", "recorded_by")[:limit])
+
+
+def deposits_requested() -> QuerySet[Deposit]:
+    """Deposits still awaiting the buyer's money: what a transfer quoting DEP… can be matched to."""
+    return (
+        Deposit.objects.filter(status=Deposit.Status.REQUESTED)
+        .select_related("buyer", "trade")
+        .order_by("created_at", "pk")
+    )
+
+
+def deposit_refunds_owed() -> QuerySet[DepositRefund]:
+    """Deposit money owed back to a buyer by bank that no operator has recorded as sent."""
+    return (
+        DepositRefund.objects.filter(status=DepositRefund.Status.OWED)
+        .select_related("deposit", "deposit__buyer")
+        .order_by("created_at", "pk")
+    )
+
+
+def trade_deposit(trade) -> Deposit | None:
+    """The deposit of ``trade`` with its refund (for the trade page), or None."""
+    return (
+        Deposit.objects.filter(trade_id=trade.pk)
+        .select_related("applied_payment", "invoice")
+        .prefetch_related("refunds")
+        .first()
+    )
 
 
 def bank_refunds_owed() -> QuerySet[BankRefund]:

@@ -115,6 +115,21 @@ def record_stripe_fee(self, payment_id: int) -> str:
 
 
 @shared_task(bind=True, max_retries=6)
+def record_deposit_stripe_fee(self, deposit_id: int) -> str:
+    """Post Stripe's fee on a card deposit's charge, once; retried like record_stripe_fee."""
+    from billing import stripe_gateway as gateway
+    from billing.services.fees import record_fee_for_deposit
+
+    try:
+        fee = record_fee_for_deposit(deposit_id=deposit_id)
+    except gateway.StripeError as error:
+        if self.request.is_eager:
+            return "deferred"
+        raise self.retry(countdown=60 * 2**self.request.retries) from error
+    return fee.balance_transaction_id if fee else "no_fee"
+
+
+@shared_task(bind=True, max_retries=6)
 def reconcile_stripe(self, day: str = "") -> str:
     """Reconcile one day (ISO date; yesterday in TIME_ZONE by default) of Stripe balance
     transactions with the ledger. Safe to re-run: the day's run is replaced."""

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing import ops_views, views
+from billing import deposit_views, ops_views, views
 
 app_name = "billing"
 
@@ -18,6 +18,12 @@ urlpatterns = [
     path("billing/bank-refunds/<int:refund_id>/sent/", views.bank_refund_executed, name="bank_refund_executed"),
     path("billing/trades/<int:trade_id>/invoice/", views.trade_invoice_issue, name="trade_invoice_issue"),
     path("billing/invoices/<int:invoice_id>/pay/", views.invoice_pay, name="invoice_pay"),
+    path("billing/deposits/<int:deposit_id>/pay/", deposit_views.deposit_pay, name="deposit_pay"),
+    path(
+        "ops/deposits/refunds/<int:refund_id>/sent/",
+        deposit_views.ops_deposit_refund_sent,
+        name="ops_deposit_refund_sent",
+    ),
     path("billing/stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
     path("billing/payouts/stripe/", views.connect_onboarding, name="connect_onboarding"),
     path("ops/payments/", views.ops_payments, name="ops_payments"),

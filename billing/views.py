@@ -32,7 +32,7 @@ from billing.forms import (
     SupplementaryInvoiceForm,
 )
 from billing.models import BankRefund, BuyerBillingProfile, Invoice, PeriodRun, PeriodRunItem
-from billing.services import card_payments, payments, payouts
+from billing.services import card_payments, deposits, payments, payouts
 from billing.services import invoices as services
 from billing.services.ledger import trial_balance
 from marketplace.access import active_membership, operator_required, organisation_required, owner_required
@@ -359,8 +359,26 @@ def ops_payments(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         invoice = selectors.find_invoice_by_reference(data["reference"])
-        if invoice is None:
-            form.add_error("reference", _("No invoice has this payment reference or number."))
+        deposit = None if invoice else deposits.find_deposit_by_reference(data["reference"])
+        if deposit is not None:
+            try:
+                deposits.record_deposit_transfer(
+                    deposit=deposit,
+                    amount=data["amount"],
+                    received_on=data["received_on"],
+                    bank_reference=data["bank_reference"],
+                    by=request.user,
+                )
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(
+                    request,
+                    _("Transfer recorded against the deposit of trade #%(id)s.") % {"id": deposit.trade_id},
+                )
+                return redirect(reverse("billing:ops_payments"))
+        elif invoice is None:
+            form.add_error("reference", _("No invoice or deposit has this payment reference or number."))
         else:
             try:
                 payment = payments.record_bank_transfer(
@@ -387,6 +405,11 @@ def ops_payments(request):
         "open_invoices": selectors.open_invoices().order_by("due_at", "pk"),
         "payments": selectors.recent_payments(),
         "bank_refunds_owed": selectors.bank_refunds_owed(),
+        "deposits_requested": selectors.deposits_requested(),
+        "deposit_refunds_owed": [
+            (refund, BankRefundExecutedForm(prefix=f"depositrefund-{refund.pk}"))
+            for refund in selectors.deposit_refunds_owed()
+        ],
         "trial_rows": rows,
         "trial_totals": [(currency, trial_balance(currency)) for currency in currencies],
     }

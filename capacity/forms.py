@@ -59,6 +59,7 @@ class ProviderProfileForm(forms.ModelForm):
             "contact_email",
             "website",
             "description",
+            "deposit_percent",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
         help_texts = {"latitude": _("Filled in from the city when left blank.")}
@@ -77,11 +78,16 @@ class ProviderProfileForm(forms.ModelForm):
         )
         self.fields["city"] = forms.ChoiceField(label=_("City"), choices=city_choices(province or ""), required=False)
         self.fields["legal_name"].required = True
+        # Optional: left blank means no deposit.
+        self.fields["deposit_percent"].required = False
         if frozen:
             for name in ("legal_name", "credit_code"):
                 self.fields[name].disabled = True
                 self.fields[name].help_text = _("Checked by Spindle; contact us to change it.")
             self.fields["business_licence_upload"].disabled = True
+
+    def clean_deposit_percent(self):
+        return self.cleaned_data.get("deposit_percent") or Decimal("0")
 
     def clean_credit_code(self):
         code = (self.cleaned_data.get("credit_code") or "").strip().upper() or None

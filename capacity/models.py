@@ -204,6 +204,17 @@ class ProviderProfile(models.Model):
     contact_email = models.EmailField(_("contact email"), blank=True)
     website = models.URLField(_("website"), blank=True)
     description = models.TextField(_("description"), blank=True)
+    # A share of each new trade's estimated gross the buyer pays before production starts.
+    # Snapshotted into the trade's terms at creation (billing.services.deposits), so editing it
+    # later never changes what an existing trade agreed.
+    deposit_percent = models.DecimalField(
+        _("deposit required (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text=_("Share of the estimated total the buyer pays when booking; production waits for it. 0 for none."),
+    )
     business_licence = models.FileField(_("business licence"), upload_to=licence_upload_to, blank=True)
     status = models.CharField(
         _("verification status"), max_length=12, choices=Status.choices, default=Status.UNVERIFIED
@@ -221,6 +232,11 @@ class ProviderProfile(models.Model):
         verbose_name = _("provider profile")
         verbose_name_plural = _("provider profiles")
         indexes = [models.Index(fields=["status"], name="provider_status_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(deposit_percent__gte=0, deposit_percent__lte=100), name="provider_deposit_percent_range"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.legal_name

@@ -21,6 +21,8 @@ from billing.models import (
     BankRefund,
     BuyerBillingProfile,
     CreditNote,
+    Deposit,
+    DepositRefund,
     Invoice,
     JournalTransaction,
     Payment,
@@ -293,6 +295,9 @@ ACCESS = {
     "billing:ops_reconciliation_explain": OPERATOR,
     # month-end period invoicing runs: operators watch and resume them
     "billing:ops_period_runs": OPERATOR,
+    # deposits: the buyer of the trade pays its deposit; operators record deposit refunds sent
+    "billing:deposit_pay": ORG,
+    "billing:ops_deposit_refund_sent": OPERATOR,
 }
 
 # Routes provided by libraries whose access rules are their own (allauth, the admin).
@@ -380,7 +385,10 @@ def world(provider_org, provider_owner, provider_member, outsider, buyer_org, bu
     [link] = trade_services.book_plan(
         order=trade_order, buyer_user=buyer_owner, slices=[(mill.pk, start, start + timedelta(hours=2), 10)]
     )
+    # This trade asks for a deposit (the provider's policy at booking); later trades do not.
+    ProviderProfile.objects.filter(pk=profile.pk).update(deposit_percent=Decimal("30"))
     [trade] = trade_services.confirm_plan(order=trade_order, buyer_user=buyer_owner, booking_ids=[link.booking_id])
+    ProviderProfile.objects.filter(pk=profile.pk).update(deposit_percent=Decimal("0"))
     message = trade_services.post_message(
         trade=trade,
         by=buyer_owner,
@@ -442,6 +450,7 @@ def world(provider_org, provider_owner, provider_member, outsider, buyer_org, bu
         "flag_id": flag.pk,
         "organisation_id": provider_org.pk,
         "trade_id": trade.pk,
+        "deposit_id": trade.deposit.pk,
         "attachment_id": message.attachments.get().pk,
         "link_id": link.pk,
         "match_id": match.pk,
@@ -520,6 +529,8 @@ def snapshot():
         list(CreditNote.objects.order_by("pk").values_list("pk")),
         list(Payment.objects.order_by("pk").values_list("pk")),
         list(BankRefund.objects.order_by("pk").values_list("pk", "status", "bank_reference")),
+        list(Deposit.objects.order_by("pk").values_list("pk", "status", "payment_intent_id", "paid_journal")),
+        list(DepositRefund.objects.order_by("pk").values_list("pk", "status", "bank_reference")),
         list(BuyerBillingProfile.objects.order_by("pk").values_list("pk", "legal_name", "tax_id")),
         JournalTransaction.objects.count(),
         list(ApiKey.objects.order_by("pk").values_list("pk", "revoked_at")),

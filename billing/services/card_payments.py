@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from billing import stripe_gateway as gateway
 from billing.models import Invoice, InvoiceEvent, Payment, StripeEvent, StripePayment
 from billing.money import from_minor_units, to_minor_units
+from billing.services.deposits import settle_deposit_intent
 from billing.services.invoices import amount_due
 from billing.services.ledger import credit, debit, ledger_account, post_transaction
 from marketplace.errors import DomainError
@@ -259,7 +260,10 @@ def process_event(*, event_pk: int, now: datetime | None = None) -> StripeEvent:
     try:
         if event.type in HANDLED:
             intent_id = event.payload["data"]["object"]["id"]
-            settle_payment_intent(gateway.retrieve_payment_intent(intent_id), now=now)
+            intent = gateway.retrieve_payment_intent(intent_id)
+            # Each settles only PaymentIntents it owns (by their stored ids); the other ignores it.
+            settle_payment_intent(intent, now=now)
+            settle_deposit_intent(intent, now=now)
     except OperationalError as error:
         if "lock timeout" in str(error):
             raise LockTimeout() from error

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from django.db import IntegrityError, transaction
 
 from billing import stripe_gateway as gateway
-from billing.models import Payment, StripeFee, StripePayment
+from billing.models import Deposit, Payment, StripeFee, StripePayment
 from billing.money import from_minor_units
 from billing.services.ledger import credit, debit, ledger_account, post_transaction
 
@@ -32,9 +32,11 @@ def balance_transaction_of_charge(charge_id: str) -> dict | None:
     return gateway.retrieve_balance_transaction(txn["id"] if isinstance(txn, dict) else txn)
 
 
-def record_stripe_fee(*, payment: Payment, balance_transaction: dict) -> StripeFee | None:
-    """Post the fee of ``balance_transaction`` (the charge of ``payment``) once. None when
-    Stripe charged no fee."""
+def record_stripe_fee(
+    *, balance_transaction: dict, payment: Payment | None = None, deposit: Deposit | None = None
+) -> StripeFee | None:
+    """Post the fee of ``balance_transaction`` (the charge of ``payment``, or of a card
+    ``deposit``) once. None when Stripe charged no fee."""
     existing = StripeFee.objects.filter(balance_transaction_id=balance_transaction["id"]).first()
     if existing is not None:
         return existing
@@ -56,11 +58,12 @@ def record_stripe_fee(*, payment: Payment, balance_transaction: dict) -> StripeF
                     debit(ledger_account("stripe_fees", currency=currency), fee),
                     credit(ledger_account("stripe_clearing", currency=currency), fee),
                 ],
-                memo=f"Stripe fee {balance_transaction['id']} on {charge_id} ({payment.invoice.number})",
+                memo=f"Stripe fee {balance_transaction['id']} on {charge_id} ({_charged_for(payment, deposit)})",
                 effective_at=at,
             )
             return StripeFee.objects.create(
                 payment=payment,
+                deposit=deposit,
                 balance_transaction_id=balance_transaction["id"],
                 charge_id=charge_id,
                 amount=fee,
@@ -74,6 +77,27 @@ def record_stripe_fee(*, payment: Payment, balance_transaction: dict) -> StripeF
         if existing is None:
             raise
         return existing
+
+
+def _charged_for(payment: Payment | None, deposit: Deposit | None) -> str:
+    return payment.invoice.number if payment is not None else f"deposit {deposit.payment_reference}"
+
+
+def record_fee_for_deposit(*, deposit_id: int) -> StripeFee | None:
+    """Fetch the balance transaction of a card deposit's charge and post its fee, once."""
+    deposit = Deposit.objects.filter(pk=deposit_id, method=Deposit.Method.CARD).exclude(paid_journal=None).first()
+    if deposit is None:
+        return None
+    existing = StripeFee.objects.filter(deposit=deposit).first()
+    if existing is not None:
+        return existing
+    charge_id = deposit.charge_id or gateway.charge_id_of(gateway.retrieve_payment_intent(deposit.payment_intent_id))
+    if not charge_id:
+        return None
+    txn = balance_transaction_of_charge(charge_id)
+    if txn is None:
+        return None
+    return record_stripe_fee(deposit=deposit, balance_transaction=txn)
 
 
 def record_fee_for_payment(*, payment_id: int) -> StripeFee | None:

@@ -227,6 +227,10 @@ def issue_invoice_for_trade(*, trade: Trade, now: datetime | None = None, by: Us
             )
         quote = price_trade(locked.pricing_terms(), trade_usage(locked), billed_by_periods(locked))
         invoice = _issue(locked, quote, now=now, by=by)
+        # The trade's paid deposit, if any, pays (part of) its final invoice at once.
+        from billing.services.deposits import apply_deposit
+
+        apply_deposit(invoice=invoice, now=now, by=by)
     return invoice
 
 

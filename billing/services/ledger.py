@@ -29,6 +29,7 @@ ACCOUNT_TYPES: dict[str, str] = {
     "stripe_clearing": Type.ASSET,  # card money held at Stripe, not yet paid out
     "bank_clearing": Type.ASSET,  # transfers received into the platform's bank account
     "buyer_credit": Type.LIABILITY,  # prepayments and credit owed back to a buyer
+    "customer_deposits": Type.LIABILITY,  # deposits a buyer paid on trades not yet invoiced
     "provider_payable": Type.LIABILITY,  # what the platform owes a provider (net of commission)
     "vat_payable": Type.LIABILITY,  # VAT collected on the provider's behalf
     "commission_revenue": Type.REVENUE,  # the platform's commission

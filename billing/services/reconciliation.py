@@ -30,6 +30,8 @@ from django.utils.translation import gettext as _
 
 from billing import stripe_gateway as gateway
 from billing.models import (
+    Deposit,
+    DepositRefund,
     Payment,
     Payout,
     Posting,
@@ -113,17 +115,26 @@ def _compare(txn: dict) -> list[Found]:
             if attempt
             else None
         )
+        # Or the charge of a trade's card deposit (billing.services.deposits).
+        deposit = (
+            Deposit.objects.filter(charge_id=source, method=Deposit.Method.CARD).exclude(paid_journal=None).first()
+            if source and attempt is None
+            else None
+        )
+        ledger = payment.amount if payment else deposit.amount if deposit else None
         # A charge settled in another currency than it was made in shows as an amount mismatch.
-        items = [found(Kind.CHARGE, source or txn["id"], payment.amount if payment else None)]
+        items = [found(Kind.CHARGE, source or txn["id"], ledger)]
         fee_row = StripeFee.objects.filter(balance_transaction_id=txn["id"]).first()
-        if fee_row is None and payment is not None and fee > 0:
+        if fee_row is None and (payment is not None or deposit is not None) and fee > 0:
             # The fee task did not get to it (Stripe was unreachable): post it from what we hold.
-            fee_row = record_stripe_fee(payment=payment, balance_transaction=txn)
+            fee_row = record_stripe_fee(payment=payment, deposit=deposit, balance_transaction=txn)
         if fee > 0 or fee_row is not None:
             items.append(found(Kind.FEE, txn["id"], fee_row.amount if fee_row else None, stripe=fee))
         return items
     if kind_of in REFUND_TYPES:
         refund = Refund.objects.filter(refund_id=source).first() if source else None
+        if refund is None and source:
+            refund = DepositRefund.objects.filter(refund_id=source).first()
         return [found(Kind.REFUND, source or txn["id"], -refund.amount if refund else None)]
     if kind_of in TRANSFER_TYPES:
         payout = Payout.objects.filter(transfer_id=source).first() if source else None
@@ -168,6 +179,17 @@ def _ledger_only(start: datetime, end: datetime, listed: set[str]) -> list[Found
                     _reversal_amount(refund),
                     refund.journal.effective_at,
                 )
+            )
+    paid = {"paid_journal__effective_at__gte": start, "paid_journal__effective_at__lt": end}
+    for deposit in Deposit.objects.filter(method=Deposit.Method.CARD, **paid).select_related("paid_journal"):
+        ref = deposit.charge_id or deposit.payment_intent_id
+        if ref not in listed:
+            at = deposit.paid_journal.effective_at
+            out.append(Found(Kind.CHARGE, ref, deposit.currency, None, deposit.amount, at))
+    for refund in DepositRefund.objects.filter(method=Deposit.Method.CARD, **window).select_related("journal"):
+        if refund.refund_id not in listed:
+            out.append(
+                Found(Kind.REFUND, refund.refund_id, refund.currency, None, -refund.amount, refund.journal.effective_at)
             )
     for payout in Payout.objects.filter(method=Payout.Method.STRIPE, **window).select_related("journal"):
         if payout.transfer_id not in listed:

@@ -48,6 +48,8 @@ PROFILE_FIELDS = {
     "contact_email",
     "website",
     "description",
+    # Applies to trades booked from now on: each trade snapshots it (billing.services.deposits).
+    "deposit_percent",
 }
 # What an operator verified: frozen while the profile is pending, verified or suspended.
 VERIFIED_FIELDS = {"legal_name", "credit_code"}

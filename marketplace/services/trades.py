@@ -24,6 +24,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.money import HALF_UP, quantize
+from billing.services.deposits import (
+    check_production_allowed,
+    deposit_terms,
+    request_deposit,
+    settle_deposit_on_cancel,
+)
 from capacity.models import Booking, Resource
 from capacity.services.booking import Slice, book_slices, confirm_bookings, release_bookings
 from marketplace import drawings
@@ -241,9 +247,13 @@ def _create_trade(
         ],
         **(extra_terms or {}),
     }
+    deposit = deposit_terms(provider_id)
+    if deposit:
+        trade.terms["deposit"] = deposit
     trade.save()
     TradeBooking.objects.filter(pk__in=[link.pk for link in links]).update(trade=trade)
     TradeEvent.objects.create(trade=trade, actor=by, from_status="", to_status=trade.status, at=now)
+    request_deposit(trade=trade, now=now)
     transaction.on_commit(_enqueue_flag_trades)
     publish_trade_created(trade)
     _notify_party(
@@ -411,6 +421,8 @@ def transition_trade(
         raise DomainError(_("Say what the dispute is about, or how it was resolved."), code="note_required")
     if to == Trade.Status.INSPECTED and locked.accepted_quantity is None:
         raise DomainError(_("Record the inspection (accepted and rejected parts) first."), code="not_inspected")
+    if to == Trade.Status.IN_PRODUCTION:
+        check_production_allowed(locked)
 
     changes: dict[str, Any] = {"status": to, "updated_at": now}
     if to == Trade.Status.DELIVERED and locked.delivered_at is None:
@@ -423,6 +435,9 @@ def transition_trade(
         if late and role == BUYER:
             fee = quantize(locked.price_estimate * locked.cancellation_fee_percent / 100, locked.currency, HALF_UP)
         changes["cancellation_fee"] = fee
+        # A paid deposit goes back minus the fee, in this transaction: a refusal by Stripe
+        # rolls the whole cancellation back.
+        settle_deposit_on_cancel(trade=locked, fee=fee, now=now)
         release_bookings(booking_ids=list(locked.bookings.values_list("booking_id", flat=True)), now=now)
     if to == Trade.Status.COMPLETED:
         Booking.objects.filter(trade_link__trade=locked, status=Booking.Status.CONFIRMED).update(
