@@ -144,6 +144,11 @@ class OptionsSelect(forms.Select):
         return mark_safe("".join(html))  # noqa: S308 — every value above is escaped
 
 
+def _constant(value):
+    """A callable returning ``value`` (functions are not deep-copied; their arguments would be)."""
+    return lambda: value
+
+
 def _noop(queryset, name, value):
     """Fields applied together in CatalogueFilter.filter_queryset."""
     return queryset
@@ -224,9 +229,10 @@ class CatalogueFilter(django_filters.FilterSet):
         self.now = now or timezone.now()
         super().__init__(data, queryset, **kwargs)
         # Callable choices are called again on every iteration (validation, then rendering):
-        # build these lists once per request (in its language) instead.
+        # build these lists once per request (in its language) instead. Still handed over as a
+        # callable: a form field deep-copies a list of choices, and these run to hundreds.
         for name, choices in (("category", category_choices), ("province", province_choices), ("city", city_choices)):
-            self.filters[name].extra["choices"] = choices()
+            self.filters[name].extra["choices"] = _constant(choices())
 
     def filter_category(self, queryset, name, value):
         return selectors.in_category(queryset, code=value)
