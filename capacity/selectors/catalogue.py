@@ -14,6 +14,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.contrib.postgres.search import TrigramWordSimilarity
+from django.core.paginator import Page, Paginator
 from django.db.models import (
     Count,
     DateTimeField,
@@ -26,6 +27,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Value,
+    Window,
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import ASin, Cast, Cos, Greatest, Least, Power, Radians, Sin, Sqrt
@@ -83,8 +85,11 @@ WHERE EXISTS (
 """
 
 # Free hours in [%(start)s, %(end)s): the idle windows clipped to the range, minus the moments
-# at which active bookings saturate the resource (all of a booking for capacity 1; only where
-# ``capacity`` bookings overlap otherwise), summed over the resulting multirange (PostgreSQL 14+).
+# at which active bookings saturate the resource, summed over the resulting multirange
+# (PostgreSQL 14+). With a capacity of 1 any booking saturates it, so that is simply the union of
+# the bookings (most resources, and the cheap case); otherwise only where ``capacity`` bookings
+# overlap, found by counting the bookings at each boundary between booking ends. This is
+# evaluated for every candidate row when it filters, so the cheap case matters.
 FREE_HOURS_SQL = """
 SELECT COALESCE(SUM(EXTRACT(EPOCH FROM UPPER(f) - LOWER(f))), 0) / 3600.0
   FROM unnest(
@@ -94,7 +99,13 @@ SELECT COALESCE(SUM(EXTRACT(EPOCH FROM UPPER(f) - LOWER(f))), 0) / 3600.0
          WHERE w.resource_id = capacity_resource.id AND w.span && tstzrange(%s, %s)
     ), '{}'::tstzmultirange)
     -
-    COALESCE((
+    CASE WHEN capacity_resource.capacity = 1 THEN COALESCE((
+        SELECT range_agg(b.span)
+          FROM capacity_booking b
+         WHERE b.resource_id = capacity_resource.id AND b.status IN ('held', 'confirmed')
+           AND b.span && tstzrange(%s, %s)
+    ), '{}'::tstzmultirange)
+    ELSE COALESCE((
         SELECT range_agg(tstzrange(seg.s, seg.e))
           FROM (
             SELECT pt.p AS s, LEAD(pt.p) OVER (ORDER BY pt.p) AS e
@@ -112,7 +123,7 @@ SELECT COALESCE(SUM(EXTRACT(EPOCH FROM UPPER(f) - LOWER(f))), 0) / 3600.0
            AND (SELECT COUNT(*) FROM capacity_booking b3
                  WHERE b3.resource_id = capacity_resource.id AND b3.status IN ('held', 'confirmed')
                    AND b3.span @> seg.s) >= capacity_resource.capacity
-    ), '{}'::tstzmultirange)
+    ), '{}'::tstzmultirange) END
   ) AS f
 """
 
@@ -190,7 +201,7 @@ def with_valid_certificate(queryset: QuerySet, *, standard: str, day: date) -> Q
 def free_for(queryset: QuerySet, *, start: datetime, end: datetime, hours: Decimal | float | None) -> QuerySet:
     """Resources with at least ``hours`` free in ``[start, end)`` (any free time when None);
     annotates ``free_hours``."""
-    params = (start, end) * 4
+    params = (start, end) * FREE_HOURS_SQL.count("tstzrange(%s, %s)")
     queryset = queryset.annotate(
         free_hours=RawSQL(  # noqa: S611 — constant SQL, bound parameters
             FREE_HOURS_SQL, params, output_field=FloatField()
@@ -220,6 +231,43 @@ SORTS = {
 
 def sorted_by(queryset: QuerySet, *, sort: str) -> QuerySet:
     return queryset.order_by(*SORTS[sort])
+
+
+def catalogue_page(queryset: QuerySet, number, *, per_page: int = PAGE_SIZE) -> Page:
+    """The page ``number`` of ``queryset`` as ``Paginator(queryset, per_page).get_page(number)``
+    would give it (same rows, order and count; a page that is not a number is the first, one out
+    of range the last), with the filters evaluated once rather than twice.
+
+    The paginator would count the whole filtered set, then filter and sort it again for the page,
+    and the filters are the expensive part (free hours over idle windows minus bookings, for every
+    candidate). Here one query returns the page's ids with the total as ``COUNT(*) OVER ()``
+    (the set filtered and sorted once, only ids selected), and a second loads those few rows with
+    everything a card shows. A page past the end costs one more count and fetch."""
+    paginator = Paginator(queryset, per_page)
+    try:
+        number = int(number)
+    except (TypeError, ValueError):
+        number = 1
+    rows: list = []
+    if number >= 1:
+        rows = _page_ids(queryset, number, per_page)
+        if rows:
+            paginator.count = rows[0][1]
+        elif number == 1:
+            paginator.count = 0
+    if not rows and number != 1:  # out of range: the last page, as get_page gives it
+        paginator.count = queryset.count()
+        number = paginator.num_pages
+        rows = _page_ids(queryset, number, per_page)
+    ids = [pk for pk, _total in rows]
+    by_pk = queryset.filter(pk__in=ids).in_bulk() if ids else {}
+    return Page([by_pk[pk] for pk in ids if pk in by_pk], number, paginator)
+
+
+def _page_ids(queryset: QuerySet, number: int, per_page: int) -> list[tuple[int, int]]:
+    offset = (number - 1) * per_page
+    counted = queryset.annotate(total_count=Window(Count("pk"))).values_list("pk", "total_count")
+    return list(counted[offset : offset + per_page])
 
 
 # --- browse tree --------------------------------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import mimetypes
 
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.utils import timezone
@@ -36,7 +35,7 @@ def catalogue_list(request):
     # Bad input shows its errors and no results rather than silently ignoring a filter.
     invalid = filterset.is_bound and not filterset.is_valid()
     resources = Resource.objects.none() if invalid else filterset.qs
-    page = Paginator(resources, selectors.PAGE_SIZE).get_page(request.GET.get("page"))
+    page = selectors.catalogue_page(resources, request.GET.get("page"))
     context = {"filter": filterset, "page": page, "form": filterset.form}
     if request.htmx and request.htmx.target == "catalogue-results":
         return render(request, "capacity/catalogue/_results.html", context)

@@ -6,14 +6,17 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django import forms
 from django.core.files.base import ContentFile
+from django.core.paginator import Paginator
 from django.db import connection
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
-from capacity.filters import CatalogueFilter
-from capacity.models import ProviderPhoto, Resource, ResourcePhoto
+from capacity.filters import CatalogueFilter, OptionsSelect
+from capacity.models import Booking, ProviderPhoto, Resource, ResourcePhoto
 from capacity.selectors import catalogue as selectors
 from capacity.selectors.availability import free_hours
 from tests.capacity.market import BEIJING_HAIDIAN, MONDAY, at, book, certify, idle, listing, provider
@@ -431,3 +434,67 @@ def test_catalogue_is_first_in_the_navigation_for_everyone(client, provider_owne
         assert reverse("capacity:catalogue") in first_link
     client.logout()
     assert reverse("capacity:catalogue") in client.get(reverse("home")).content.decode().split("</section>")[0]
+
+
+# --- performance rewrites that must not change what buyers see ---------------------------------
+
+
+def test_free_hours_of_a_capacity_one_resource_subtract_the_union_of_its_bookings(suzhou):
+    """Capacity 1 takes the cheap path in SQL (the union of the bookings); overlapping
+    non-exclusive bookings and one straddling the period's start count once, as in Python."""
+    mill = listing(suzhou, "Mill")
+    idle(mill, at(-1, 20), at(0, 2))
+    idle(mill, at(0, 6), at(0, 20))
+    for start, end, status in [
+        (at(-1, 22), at(0, 1), "confirmed"),
+        (at(0, 8), at(0, 11), "held"),
+        (at(0, 10), at(0, 12), "confirmed"),
+        (at(0, 15), at(0, 16), "released"),
+    ]:
+        Booking.objects.create(resource=mill, span=DateTimeTZRange(start, end, "[)"), status=status, exclusive=False)
+    qs = selectors.free_for(selectors.catalogue_resources(now=MONDAY), start=at(0, 0), end=at(1, 0), hours=None)
+    assert {r.name: r.free_hours for r in qs} == {"Mill": 11.0}  # 2 + 14 idle, minus 1 and 4 booked
+    assert free_hours(mill, at(0, 0), at(1, 0)) == 11.0
+
+
+@pytest.mark.parametrize("number", [None, "1", "2", "3", "4", "99", "0", "-1", "x", "2.5", ""])
+def test_catalogue_page_is_the_page_the_paginator_gives(suzhou, number):
+    for i in range(7):
+        listing(suzhou, f"Mill {i}", rate=Decimal(100 + (i * 37) % 7))
+    queryset = selectors.sorted_by(selectors.catalogue_resources(now=MONDAY), sort="price")
+    expected = Paginator(queryset, 3).get_page(number)
+    with CaptureQueriesContext(connection) as queries:
+        page = selectors.catalogue_page(queryset, number, per_page=3)
+    assert [r.pk for r in page.object_list] == [r.pk for r in expected.object_list]
+    assert (page.paginator.count, page.paginator.num_pages) == (7, 3)
+    assert (page.number, page.has_next(), page.has_previous()) == (
+        expected.number,
+        expected.has_next(),
+        expected.has_previous(),
+    )
+    # Ids with the total, then the rows; a page out of range costs a count and a second fetch.
+    assert len(queries) == {"4": 4, "99": 4, "0": 3, "-1": 3}.get(number, 2)
+    assert all(r.next_free is None for r in page.object_list)  # the card's annotations are there
+
+
+def test_catalogue_page_of_nothing_is_an_empty_first_page(suzhou):
+    for queryset in (Resource.objects.none(), selectors.catalogue_resources(now=MONDAY)):
+        page = selectors.catalogue_page(queryset, "3")
+        assert (list(page.object_list), page.number, page.paginator.count) == ([], 1, 0)
+
+
+def test_facet_selects_render_exactly_as_djangos_select(suzhou):
+    bound = {"kind": "production", "category": "P01", "material": "AL6061", "province": "JS", "city": "JS-SZ"}
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            for data in (None, bound, {"category": "<b>", "city": 'x"&', "sort": "nope"}):
+                form = CatalogueFilter(data, queryset=Resource.objects.all(), now=MONDAY).form
+                rendered = 0
+                for field in form:
+                    if isinstance(field.field.widget, OptionsSelect):
+                        fast = str(field)
+                        field.field.widget.__class__ = forms.Select
+                        assert fast == str(field), field.name
+                        field.field.widget.__class__ = OptionsSelect
+                        rendered += 1
+                assert rendered == 7

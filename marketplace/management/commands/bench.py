@@ -41,6 +41,7 @@ from marketplace.matching.pricing import RateCard
 from marketplace.matching.split import MILP, SplitOption, allocation_cost, brute_force, solve
 
 ALIAS = "bench"
+PARTS = ("matching", "ingest", "search", "booking", "invoices")
 SCALES = {"tiny": 300, "small": 10_000, "large": 100_000}  # tiny: the smoke test's, not a benchmark
 # Sizes of the live parts (marketplace.benchmarks): readings sent, gateways, booking attempts, searches.
 LIVE = {
@@ -72,9 +73,16 @@ class Command(BaseCommand):
         parser.add_argument("--requests", type=int, default=300)
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--keep", action="store_true", help="Keep the <database>_bench database afterwards.")
+        parser.add_argument(
+            "--only",
+            choices=PARTS,
+            action="append",
+            help="Measure only these parts (repeatable); all of them by default.",
+        )
         parser.add_argument("--results", default=str(RESULTS), help=argparse.SUPPRESS)
 
-    def handle(self, *args, scale: str, requests: int, seed: int, keep: bool, results: str, **options):
+    def handle(self, *args, scale: str, requests: int, seed: int, keep: bool, results: str, only=None, **options):
+        parts = set(only or PARTS)
         default = settings.DATABASES["default"]
         if default["NAME"].endswith("_bench"):
             raise CommandError("The configured database looks like a benchmark database itself.")
@@ -95,9 +103,10 @@ class Command(BaseCommand):
                 f"market: {counts['resources']} resources, {counts['windows']} idle windows, "
                 f"{counts['bookings']} bookings in {time.perf_counter() - started:.1f} s"
             )
-            rows = self._run(rng, now, requests)
-            rows += self._live(scale, default, rng)
-            rows += invoice_run.measure(ALIAS, scale, self.stdout)
+            rows = self._run(rng, now, requests) if "matching" in parts else []
+            rows += self._live(scale, default, rng, parts)
+            if "invoices" in parts:
+                rows += invoice_run.measure(ALIAS, scale, self.stdout)
         finally:
             connections[ALIAS].close()
             if not keep:
@@ -363,18 +372,23 @@ class Command(BaseCommand):
         self.stdout.write(f"BENCH split_ms {value:.2f} ms p95={_percentile(split_ms, 95):.2f}")
         return rows
 
-    def _live(self, scale: str, default, rng: random.Random) -> list[tuple[str, float, float | None]]:
+    def _live(self, scale: str, default, rng: random.Random, parts) -> list[tuple[str, float, float | None]]:
         """Ingestion, catalogue search and booking, through a live server and the services running
         on the benchmark database (marketplace.benchmarks)."""
         sizes = LIVE[scale]
         env = bench_env(default, self.bench_db)
         figures: list[Figure] = []
         with tempfile.TemporaryDirectory() as workdir, LiveServer(env) as server:
-            figures += ingest.run(alias=ALIAS, server=server, env=env, workdir=Path(workdir),
-                                  readings=sizes["readings"], gateways=sizes["gateways"], out=self.stdout)  # fmt: skip
-            figures += search.run(alias=ALIAS, server=server, count=sizes["searches"], rng=rng, out=self.stdout)
-            figures += booking.run(alias=ALIAS, env=env, workdir=Path(workdir), count=sizes["bookings"], rng=rng,
-                                   connect=lambda: self._server(default, self.bench_db), out=self.stdout)  # fmt: skip
+            if "ingest" in parts:
+                figures += ingest.run(alias=ALIAS, server=server, env=env, workdir=Path(workdir),
+                                      readings=sizes["readings"], gateways=sizes["gateways"],
+                                      out=self.stdout)  # fmt: skip
+            if "search" in parts:
+                figures += search.run(alias=ALIAS, server=server, count=sizes["searches"], rng=rng, out=self.stdout)
+            if "booking" in parts:
+                figures += booking.run(alias=ALIAS, env=env, workdir=Path(workdir), count=sizes["bookings"],
+                                       rng=rng, connect=lambda: self._server(default, self.bench_db),
+                                       out=self.stdout)  # fmt: skip
         for figure in figures:
             self.stdout.write(figure.line())
         return [(f.name, f.value, f.baseline) for f in figures]
