@@ -99,7 +99,11 @@ def test_task_round_trip_through_a_real_worker(worker, provider_owner, provider_
         pytest.fail("the worker did not deliver the notification:\n" + worker.communicate(timeout=15)[0].decode())
 
     # A result travels back through Redis: a second delivery of the same notification is refused.
-    client = Celery(broker=app.conf.broker_url, backend=app.conf.broker_url)
-    result = client.send_task(deliver_notification.name, args=[notification.pk], queue=app.conf.task_default_queue)
-    assert result.get(timeout=30) is False
+    # (Not set as the current app, and closed after: it must not leak its pools into later tests.)
+    client = Celery(broker=app.conf.broker_url, backend=app.conf.broker_url, set_as_current=False)
+    try:
+        result = client.send_task(deliver_notification.name, args=[notification.pk], queue=app.conf.task_default_queue)
+        assert result.get(timeout=30) is False
+    finally:
+        client.close()
     assert Notification.objects.filter(pk=notification.pk, emailed_at__isnull=False).count() == 1

@@ -4,27 +4,21 @@ balanced ledger."""
 
 import os
 import signal
-import subprocess
-import sys
 import time
-import uuid
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from billing.models import Invoice, JournalTransaction, PeriodRun, PeriodRunItem
 from billing.services.ledger import trial_balance
 from billing.services.periods import run_period_invoicing
 from billing.tasks import run_period_invoices
-from marketplace.celery import app
 from tests.billing.period_world import SHANGHAI, daily_readings, long_rental, report
-from tests.conftest import database_url, subprocess_env
 from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
-from tests.test_celery_worker import broker_url  # noqa: F401 — the Redis fixture
+from tests.test_celery_worker import broker_url, worker_process  # noqa: F401 — broker_url is a fixture
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 OCT = datetime(2030, 10, 1).date()
@@ -36,42 +30,9 @@ BATCH = "2"  # trades per transaction: batches [1, 2], [3, 4], [5]
 
 @pytest.fixture
 def slow_worker(broker_url):  # noqa: F811
-    queue = f"spindle-test-{uuid.uuid4().hex[:10]}"
-    env = subprocess_env(
-        DJANGO_SETTINGS_MODULE="marketplace.settings",
-        SECRET_KEY=settings.SECRET_KEY,
-        DATABASE_URL=database_url(connection.settings_dict),
-        CELERY_BROKER_URL=broker_url,
-        EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend",
-        SPINDLE_PERIOD_RUN_ITEM_DELAY_S=ITEM_DELAY_S,
-        PERIOD_RUN_BATCH=BATCH,
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "marketplace", "worker", "--pool=solo", "-Q", queue,
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    saved = {k: app.conf[k] for k in ("task_always_eager", "broker_url", "result_backend", "task_default_queue")}
-    app.conf.update(task_always_eager=False, broker_url=broker_url, result_backend=broker_url, task_default_queue=queue)
-    _drop_connections()
-    try:
+    """A real worker whose batches hold their transaction open a while, so it can be killed mid-run."""
+    with worker_process(broker_url, SPINDLE_PERIOD_RUN_ITEM_DELAY_S=ITEM_DELAY_S, PERIOD_RUN_BATCH=BATCH) as process:
         yield process
-    finally:
-        app.conf.update(saved)
-        _drop_connections()
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=15)
-
-
-def _drop_connections():
-    """Forget every broker connection and producer, kombu's process-wide registries included:
-    closing only the app's pool would leave closed pools cached there for the tests that follow."""
-    from kombu import pools
-
-    pools.reset()
-    app._pool = None
-    app.amqp._producer_pool = None
 
 
 def _wait(condition, *, seconds: float, process=None, what: str):

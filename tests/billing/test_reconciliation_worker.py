@@ -45,6 +45,8 @@ def test_the_nightly_task_reconciles_on_a_real_worker(
         except Exception:
             worker.terminate()
             pytest.fail("the worker did not reconcile:\n" + worker.communicate(timeout=15)[0].decode())
+        finally:
+            client.close()
     assert outcome == f"{day.isoformat()}: clean (0)"
     run = ReconciliationRun.objects.get()
     assert (run.day, run.status, run.stripe_transactions) == (day, "clean", 1)
