@@ -156,11 +156,11 @@ class Command(BaseCommand):
             (
                 f"""INSERT INTO capacity_providerprofile (id, organisation_id, legal_name, province, city, address,
                     contact_name, contact_phone, contact_email, website, description, business_licence, status,
-                    status_reason, created_at, updated_at, latitude, longitude)
+                    status_reason, created_at, updated_at, latitude, longitude, deposit_percent)
                 SELECT g, g, 'Bench provider ' || g || ' Co., Ltd.', '', '', '', '', '', '', '', '', '',
                     CASE WHEN random() < 0.92 THEN 'verified' WHEN random() < 0.6 THEN 'pending' ELSE 'suspended' END,
                     '', %(now)s, %(now)s,
-                    (ARRAY[{lats}])[c] + (random() - 0.5) * 0.6, (ARRAY[{lons}])[c] + (random() - 0.5) * 0.6
+                    (ARRAY[{lats}])[c] + (random() - 0.5) * 0.6, (ARRAY[{lons}])[c] + (random() - 0.5) * 0.6, 0
                 FROM (SELECT g, 1 + floor(random() * {len(CITIES)})::int AS c
                       FROM generate_series(1, %(providers)s) g) s""",
                 params,
