@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from django.db import connections
 from django.urls import reverse
 
-SCALES = {"small": 1_000, "large": 10_000}
+SCALES = {"tiny": 20, "small": 1_000, "large": 10_000}  # tiny: the smoke test's
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PERIOD = date(2030, 9, 1)
 RUN_AT = datetime(2030, 10, 1, 3, 5, tzinfo=SHANGHAI)
