@@ -83,6 +83,9 @@ class WhatForm(forms.ModelForm):
                     "hx-include": "#id_kind, #id_major",
                     "hx-target": "#category-fields",
                     "hx-swap": "outerHTML",
+                    # Arrowing through the options fires a change per step: the newest request
+                    # replaces one still in flight, so the selects settle on the last choice.
+                    "hx-sync": "this:replace",
                 }
             )
         self.fields["material"].required = False
