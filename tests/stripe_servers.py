@@ -13,6 +13,7 @@ set to a pytest folder anyway, and --from-scratch starts each session empty.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -131,6 +132,9 @@ class WebhookInbox:
         raise AssertionError(f"localstripe sent no {event_type} for {object_id}")
 
 
+LOCK_PATH = Path("/tmp/spindle-localstripe.lock")  # beside the pickle path localstripe hard-codes
+
+
 @pytest.fixture(scope="session")
 def localstripe(tmp_path_factory):
     from tests.conftest import skip_unless_ci
@@ -138,12 +142,18 @@ def localstripe(tmp_path_factory):
     executable = shutil.which("localstripe", path=os.path.dirname(sys.executable))
     if executable is None:
         skip_unless_ci("localstripe is not installed in this virtualenv (pip install localstripe)")
-    server = LocalStripe(executable, tmp_path_factory.mktemp("localstripe"))
-    if not server.start(from_scratch=True):
+    # localstripe saves its state to the fixed path /tmp/localstripe.pickle when it stops and
+    # reads it back when it starts (the stop/start tests rely on that), whatever TMPDIR says: two
+    # test sessions on one machine would read each other's state. The first session to need it
+    # holds this lock until it ends; another one waits here.
+    with open(LOCK_PATH, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        server = LocalStripe(executable, tmp_path_factory.mktemp("localstripe"))
+        if not server.start(from_scratch=True):
+            server.stop()
+            skip_unless_ci("localstripe could not start")
+        yield server
         server.stop()
-        skip_unless_ci("localstripe could not start")
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="session")
