@@ -98,35 +98,35 @@ def pay_out_invoice(invoice_id: int) -> str:
     return payout.transfer_id or payout.bank_reference if payout else "not_payable"
 
 
+def _post_fee(task, record, object_id: int) -> str:
+    """Run a fee recorder; while Stripe is unreachable, retry with backoff (eagerly: say so and
+    leave it to the daily reconciliation, which posts fees still missing)."""
+    from billing import stripe_gateway as gateway
+
+    try:
+        fee = record(object_id)
+    except gateway.StripeError as error:
+        if task.request.is_eager:
+            return "deferred"
+        raise task.retry(countdown=60 * 2**task.request.retries) from error
+    return fee.balance_transaction_id if fee else "no_fee"
+
+
 @shared_task(bind=True, max_retries=6)
 def record_stripe_fee(self, payment_id: int) -> str:
     """Post Stripe's fee on a settled card payment, once; retried while Stripe is unreachable
     (the daily reconciliation posts it from the balance transaction otherwise)."""
-    from billing import stripe_gateway as gateway
     from billing.services.fees import record_fee_for_payment
 
-    try:
-        fee = record_fee_for_payment(payment_id=payment_id)
-    except gateway.StripeError as error:
-        if self.request.is_eager:
-            return "deferred"
-        raise self.retry(countdown=60 * 2**self.request.retries) from error
-    return fee.balance_transaction_id if fee else "no_fee"
+    return _post_fee(self, lambda pk: record_fee_for_payment(payment_id=pk), payment_id)
 
 
 @shared_task(bind=True, max_retries=6)
 def record_deposit_stripe_fee(self, deposit_id: int) -> str:
     """Post Stripe's fee on a card deposit's charge, once; retried like record_stripe_fee."""
-    from billing import stripe_gateway as gateway
     from billing.services.fees import record_fee_for_deposit
 
-    try:
-        fee = record_fee_for_deposit(deposit_id=deposit_id)
-    except gateway.StripeError as error:
-        if self.request.is_eager:
-            return "deferred"
-        raise self.retry(countdown=60 * 2**self.request.retries) from error
-    return fee.balance_transaction_id if fee else "no_fee"
+    return _post_fee(self, lambda pk: record_fee_for_deposit(deposit_id=pk), deposit_id)
 
 
 @shared_task(bind=True, max_retries=6)
