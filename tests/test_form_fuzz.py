@@ -236,10 +236,10 @@ def project_forms() -> set[type]:
             if ".migrations" in info.name or info.name.endswith((".wsgi", ".asgi")):
                 continue
             importlib.import_module(info.name)
-    found, todo = set(), [forms.BaseForm]
-    while todo:
-        for sub in todo.pop().__subclasses__():
-            todo.append(sub)
+    found, pending = set(), [forms.BaseForm]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            pending.append(sub)
             if sub.__module__.split(".")[0] in PROJECT_APPS:
                 found.add(sub)
     return found

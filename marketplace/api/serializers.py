@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from billing.models import CreditNote, Invoice, InvoiceLine
 from capacity.models import BookingUsage, Category, Device, Material, Measurand, Resource
+from capacity.services.resources import IDENTITY_FIELDS, RATE_FIELDS, SPEC_COLUMNS
 from marketplace.models import (
     Match,
     MatchRun,
@@ -48,41 +49,8 @@ class ErrorSerializer(serializers.Serializer):
 
 # --- resources -------------------------------------------------------------------------------
 
-RESOURCE_WRITABLE = [
-    "name",
-    "make",
-    "model_name",
-    "year",
-    "description",
-    "category",
-    "standards",
-    "envelope_x_mm",
-    "envelope_y_mm",
-    "envelope_z_mm",
-    "max_part_weight_kg",
-    "tolerance_mm",
-    "surface_finish_ra_um",
-    "axes",
-    "spindle_speed_rpm",
-    "max_force_kn",
-    "temperature_min_c",
-    "temperature_max_c",
-    "measurand",
-    "range_min",
-    "range_max",
-    "range_unit",
-    "uncertainty",
-    "accreditation_ref",
-    "billing_unit",
-    "rate",
-    "setup_fee",
-    "minimum_charge",
-    "currency",
-    "billing_increment_minutes",
-    "cycle_time_minutes",
-    "lead_time_buffer_hours",
-    "capacity",
-]
+# The fields the workspace service lets an owner edit (capacity.services.resources), in order.
+RESOURCE_WRITABLE = [*IDENTITY_FIELDS, "category", "standards", *SPEC_COLUMNS, *RATE_FIELDS]
 
 
 class ResourceSerializer(serializers.ModelSerializer):
